@@ -1,0 +1,321 @@
+#include "harness/edn.h"
+
+#include <cassert>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+namespace faultline::edn {
+
+ParseError::ParseError(std::size_t line, std::size_t column, const std::string& what)
+    : std::runtime_error(what), line_(line), column_(column) {}
+
+namespace {
+
+using nlohmann::json;
+
+// Bounds recursion so a hostile file cannot overflow the stack.
+constexpr int kMaxDepth_levels = 256;
+
+bool is_delimiter(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ')' ||
+         c == '[' || c == ']' || c == '{' || c == '}' || c == '"' || c == ';';
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : text_(text) {}
+
+  // Skips space, commas and comments. Returns false at the end of input.
+  bool skip_space() {
+    while (pos_ < text_.size()) {
+      char c = text_[pos_];
+      if (c == ';') {
+        while (pos_ < text_.size() && text_[pos_] != '\n') advance();
+      } else if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
+        advance();
+      } else {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  bool at_end() const { return pos_ >= text_.size(); }
+  std::size_t line() const { return line_; }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw ParseError(line_, column_, "line " + std::to_string(line_) + ", column " +
+                                         std::to_string(column_) + ": " + what);
+  }
+
+  void expect(char c) {
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    advance();
+  }
+
+  // Reads one value (after any space and comments).
+  json value(int depth = 0) {
+    if (depth > kMaxDepth_levels) fail("nesting deeper than 256 levels");
+    if (!skip_space()) fail("unexpected end of input, expected a value");
+    char c = peek();
+    switch (c) {
+      case '[':
+        advance();
+        return sequence(']', depth);
+      case '(':
+        advance();
+        return sequence(')', depth);
+      case '{':
+        advance();
+        return map(depth);
+      case '"':
+        return string();
+      case '#':
+        return dispatch(depth);
+      case '\\':
+        return character();
+      case ')':
+      case ']':
+      case '}':
+        fail(std::string("unexpected '") + c + "'");
+      default:
+        return atom();
+    }
+  }
+
+  // Skips a #_ discard if one comes next. Returns true if it did.
+  bool skip_discard(int depth) {
+    if (!skip_space()) return false;
+    if (peek() == '#' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '_') {
+      advance();
+      advance();
+      (void)value(depth + 1);
+      return true;
+    }
+    return false;
+  }
+
+  // Reads elements up to `close` (which is consumed), calling visit on each.
+  template <typename Visit>
+  void elements(char close, int depth, Visit&& visit) {
+    for (;;) {
+      while (skip_discard(depth)) {
+      }
+      if (!skip_space()) fail(std::string("unexpected end of input, expected '") + close + "'");
+      if (peek() == close) {
+        advance();
+        return;
+      }
+      std::size_t start_line = line_;
+      visit(value(depth + 1), start_line);
+    }
+  }
+
+ private:
+  void advance() {
+    assert(pos_ < text_.size());
+    if (text_[pos_] == '\n') {
+      ++line_;
+      column_ = 1;
+    } else {
+      ++column_;
+    }
+    ++pos_;
+  }
+
+  json sequence(char close, int depth) {
+    json array = json::array();
+    elements(close, depth, [&](json&& v, std::size_t) { array.push_back(std::move(v)); });
+    return array;
+  }
+
+  json map(int depth) {
+    json object = json::object();
+    json key;
+    bool have_key = false;
+    elements('}', depth, [&](json&& v, std::size_t) {
+      if (!have_key) {
+        key = std::move(v);
+        have_key = true;
+        return;
+      }
+      object[key.is_string() ? key.get<std::string>() : key.dump()] = std::move(v);
+      have_key = false;
+    });
+    if (have_key) fail("map with an odd number of forms");
+    return object;
+  }
+
+  json string() {
+    expect('"');
+    std::string out;
+    for (;;) {
+      if (at_end()) fail("unterminated string");
+      char c = peek();
+      advance();
+      if (c == '"') return out;
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (at_end()) fail("unterminated string");
+      char e = peek();
+      advance();
+      switch (e) {
+        case 'n': out.push_back('\n'); break;
+        case 't': out.push_back('\t'); break;
+        case 'r': out.push_back('\r'); break;
+        case 'u': {
+          if (pos_ + 4 > text_.size()) fail("bad \\u escape");
+          unsigned code = 0;
+          for (int i = 0; i < 4; ++i) {
+            char h = peek();
+            if (!std::isxdigit(static_cast<unsigned char>(h))) fail("bad \\u escape");
+            code = code * 16 + static_cast<unsigned>(std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
+            advance();
+          }
+          append_utf8(out, code);
+          break;
+        }
+        default: out.push_back(e); break;  // \" \\ and anything else taken literally
+      }
+    }
+  }
+
+  static void append_utf8(std::string& out, unsigned code) {
+    if (code < 0x80) {
+      out.push_back(static_cast<char>(code));
+    } else if (code < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+  }
+
+  json character() {
+    expect('\\');
+    std::string token = read_token();
+    if (token.empty()) {
+      if (at_end()) fail("bad character literal");
+      std::string one(1, peek());
+      advance();
+      return one;
+    }
+    if (token == "newline") return "\n";
+    if (token == "space") return " ";
+    if (token == "tab") return "\t";
+    return token;
+  }
+
+  json dispatch(int depth) {
+    expect('#');
+    char c = peek();
+    if (c == '{') {
+      advance();
+      return sequence('}', depth);  // a set: order is not meaningful
+    }
+    if (c == '_') {
+      advance();
+      (void)value(depth + 1);
+      return value(depth);
+    }
+    // A tagged literal (#inst "...", #jepsen.history.Op{...}, #object[...]): keep the value.
+    std::string tag = read_token();
+    if (tag.empty()) fail("expected a tag, a set or a discard after '#'");
+    return value(depth + 1);
+  }
+
+  std::string read_token() {
+    std::size_t start = pos_;
+    while (!at_end() && !is_delimiter(peek())) advance();
+    return std::string(text_.substr(start, pos_ - start));
+  }
+
+  json atom() {
+    std::size_t token_line = line_, token_column = column_;
+    std::string token = read_token();
+    if (token.empty()) fail("expected a value");
+    if (token == "nil") return nullptr;
+    if (token == "true") return true;
+    if (token == "false") return false;
+    if (token[0] == ':') {
+      std::string_view name(token);
+      name.remove_prefix(token.size() > 1 && token[1] == ':' ? 2 : 1);
+      return std::string(name);
+    }
+    char first = token[0];
+    bool numeric = std::isdigit(static_cast<unsigned char>(first)) ||
+                   ((first == '-' || first == '+') && token.size() > 1 &&
+                    std::isdigit(static_cast<unsigned char>(token[1])));
+    if (!numeric) return token;  // a symbol
+    if (token.back() == 'N') token.pop_back();  // bigint suffix
+    std::int64_t integer = 0;
+    const char* begin = token.data() + (first == '+' ? 1 : 0);
+    const char* end = token.data() + token.size();
+    auto [ptr, ec] = std::from_chars(begin, end, integer);
+    if (ec == std::errc() && ptr == end) return integer;
+    if (token.back() == 'M') token.pop_back();  // big decimal suffix
+    auto slash = token.find('/');
+    char* parsed_end = nullptr;
+    if (slash != std::string::npos) {
+      double numerator = std::strtod(token.c_str(), &parsed_end);
+      double denominator = std::strtod(token.c_str() + slash + 1, &parsed_end);
+      if (*parsed_end == '\0' && denominator != 0) return numerator / denominator;
+    } else {
+      double real = std::strtod(token.c_str(), &parsed_end);
+      if (*parsed_end == '\0') return real;
+    }
+    throw ParseError(token_line, token_column,
+                     "line " + std::to_string(token_line) + ", column " +
+                         std::to_string(token_column) + ": bad number '" + token + "'");
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::size_t line_ = 1;
+  std::size_t column_ = 1;
+};
+
+}  // namespace
+
+json parse(std::string_view text) {
+  Parser parser(text);
+  while (parser.skip_discard(0)) {
+  }
+  json result = parser.value();
+  while (parser.skip_discard(0)) {
+  }
+  if (parser.skip_space()) parser.fail("unexpected content after the value");
+  return result;
+}
+
+void parse_each(std::string_view text,
+                const std::function<void(json&&, std::size_t line)>& visit) {
+  Parser parser(text);
+  bool first = true;
+  for (;;) {
+    while (parser.skip_discard(0)) {
+    }
+    if (!parser.skip_space()) return;
+    char c = parser.peek();
+    if (first && (c == '[' || c == '(')) {
+      // One top-level collection holding the ops: stream its elements.
+      parser.expect(c);
+      parser.elements(c == '[' ? ']' : ')', 0, visit);
+      while (parser.skip_discard(0)) {
+      }
+      if (parser.skip_space()) parser.fail("unexpected content after the top-level collection");
+      return;
+    }
+    first = false;
+    std::size_t line = parser.line();
+    visit(parser.value(), line);
+  }
+}
+
+}  // namespace faultline::edn

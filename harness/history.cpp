@@ -1,0 +1,242 @@
+#include "harness/history.h"
+
+#include <cassert>
+#include <map>
+#include <sstream>
+
+#include "harness/edn.h"
+
+namespace faultline {
+
+using nlohmann::json;
+
+std::string_view to_string(OpType type) {
+  switch (type) {
+    case OpType::invoke: return "invoke";
+    case OpType::ok: return "ok";
+    case OpType::fail: return "fail";
+    case OpType::info: return "info";
+  }
+  return "?";
+}
+
+std::optional<OpType> parse_op_type(std::string_view text) {
+  if (text == "invoke") return OpType::invoke;
+  if (text == "ok") return OpType::ok;
+  if (text == "fail") return OpType::fail;
+  if (text == "info") return OpType::info;
+  return std::nullopt;
+}
+
+HistoryError::HistoryError(std::string file, std::size_t line, const std::string& what)
+    : std::runtime_error(file + (line ? ":" + std::to_string(line) : std::string()) + ": " + what),
+      file_(std::move(file)),
+      line_(line) {}
+
+json op_to_json(const Op& op) {
+  json j;
+  j["index"] = op.index;
+  if (op.time_ns >= 0) j["time_ns"] = op.time_ns;
+  if (op.is_nemesis()) {
+    j["process"] = "nemesis";
+  } else {
+    j["process"] = op.process;
+  }
+  if (!op.node.empty()) j["node"] = op.node;
+  j["type"] = to_string(op.type);
+  j["f"] = op.f;
+  if (!op.key.empty()) j["key"] = op.key;
+  if (!op.value.is_null()) j["value"] = op.value;
+  if (!op.error.empty()) j["error"] = op.error;
+  return j;
+}
+
+namespace {
+
+std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+}  // namespace
+
+// Accepts our own field names and Jepsen's (time in ns as "time", EDN keywords as strings).
+Op op_from_json(const json& object) {
+  if (!object.is_object()) throw std::invalid_argument("expected an op map, got " + object.dump());
+  Op op;
+  auto type = object.find("type");
+  if (type == object.end() || !type->is_string())
+    throw std::invalid_argument("op has no \"type\" (invoke, ok, fail or info)");
+  auto parsed = parse_op_type(type->get<std::string>());
+  if (!parsed)
+    throw std::invalid_argument("\"type\" must be invoke, ok, fail or info, not " + type->dump());
+  op.type = *parsed;
+
+  if (auto p = object.find("process"); p != object.end()) {
+    if (p->is_number_integer()) {
+      op.process = p->get<std::int64_t>();
+      if (op.process < 0) throw std::invalid_argument("\"process\" must not be negative");
+    } else if (p->is_string() && p->get<std::string>() == "nemesis") {
+      op.process = kNemesisProcess;
+    } else {
+      throw std::invalid_argument("\"process\" must be an integer or \"nemesis\", not " +
+                                  p->dump());
+    }
+  }
+  if (auto i = object.find("index"); i != object.end() && !i->is_null()) {
+    if (!i->is_number_integer()) throw std::invalid_argument("\"index\" must be an integer");
+    op.index = i->get<std::int64_t>();
+  }
+  for (const char* name : {"time_ns", "time"}) {
+    if (auto t = object.find(name); t != object.end() && t->is_number()) {
+      op.time_ns = t->get<std::int64_t>();
+      break;
+    }
+  }
+  if (auto f = object.find("f"); f != object.end() && !f->is_null()) op.f = text_of(*f);
+  if (auto k = object.find("key"); k != object.end() && !k->is_null()) op.key = text_of(*k);
+  if (auto v = object.find("value"); v != object.end()) op.value = *v;
+  if (auto n = object.find("node"); n != object.end() && !n->is_null()) op.node = text_of(*n);
+  if (auto e = object.find("error"); e != object.end() && !e->is_null()) op.error = text_of(*e);
+  return op;
+}
+
+namespace {
+
+enum class Format { jsonl, json_array, edn };
+
+// JSON starts with an object whose first key is quoted; EDN maps start with a keyword.
+Format detect_format(std::string_view text) {
+  std::size_t i = 0;
+  auto skip = [&] {
+    while (i < text.size() && (std::isspace(static_cast<unsigned char>(text[i])) || text[i] == ','))
+      ++i;
+  };
+  skip();
+  if (i < text.size() && text[i] == '[') {
+    ++i;
+    skip();
+    if (i < text.size() && text[i] == ']') return Format::json_array;
+    if (i < text.size() && text[i] == '{') {
+      ++i;
+      skip();
+      if (i < text.size() && text[i] == '"') return Format::json_array;
+    }
+    return Format::edn;
+  }
+  if (i < text.size() && text[i] == '{') {
+    ++i;
+    skip();
+    if (i < text.size() && text[i] == '"') return Format::jsonl;
+  }
+  return Format::edn;
+}
+
+void add_op(History& history, const json& object, const std::string& source, std::size_t line) {
+  try {
+    Op op = op_from_json(object);
+    if (op.index < 0) op.index = static_cast<std::int64_t>(history.size());
+    history.push_back(std::move(op));
+  } catch (const std::invalid_argument& e) {
+    throw HistoryError(source, line, e.what());
+  }
+}
+
+}  // namespace
+
+History read_history_text(std::string_view text, const std::string& source) {
+  History history;
+  switch (detect_format(text)) {
+    case Format::jsonl: {
+      std::size_t line_number = 0;
+      std::size_t start = 0;
+      while (start <= text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        ++line_number;
+        std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (object.is_discarded()) {
+          // A run killed mid-write leaves a torn last line: keep the readable prefix.
+          if (start > text.size()) break;
+          throw HistoryError(source, line_number, "not a JSON object: " + std::string(line.substr(0, 80)));
+        }
+        add_op(history, object, source, line_number);
+      }
+      break;
+    }
+    case Format::json_array: {
+      json array = json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (array.is_discarded() || !array.is_array())
+        throw HistoryError(source, 0, "not a valid JSON array of ops");
+      for (const json& object : array) add_op(history, object, source, 0);
+      break;
+    }
+    case Format::edn:
+      try {
+        edn::parse_each(text, [&](json&& object, std::size_t line) {
+          add_op(history, object, source, line);
+        });
+      } catch (const edn::ParseError& e) {
+        throw HistoryError(source, e.line(), e.what());
+      }
+      break;
+  }
+  return history;
+}
+
+History read_history(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw HistoryError(path.string(), 0, "cannot open the file");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return read_history_text(buffer.str(), path.string());
+}
+
+HistoryWriter::HistoryWriter(const std::filesystem::path& path) : out_(path, std::ios::app) {
+  if (!out_) throw std::runtime_error("cannot open history file " + path.string());
+}
+
+Op HistoryWriter::append(Op op) {
+  std::lock_guard lock(mutex_);
+  op.index = next_index_++;
+  out_ << op_to_json(op).dump() << '\n';
+  out_.flush();  // a killed run must leave every completed line on disk
+  return op;
+}
+
+std::int64_t HistoryWriter::size() const {
+  std::lock_guard lock(mutex_);
+  return next_index_;
+}
+
+std::vector<PairedOp> pair_ops(const History& history, const std::string& source) {
+  std::vector<PairedOp> pairs;
+  std::map<std::int64_t, std::size_t> in_flight;  // process -> position in `pairs`
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Op& op = history[i];
+    if (op.is_nemesis()) continue;
+    if (op.type == OpType::invoke) {
+      auto [it, inserted] = in_flight.emplace(op.process, pairs.size());
+      if (!inserted) {
+        throw HistoryError(source, 0,
+                           "process " + std::to_string(op.process) + " invokes op index " +
+                               std::to_string(op.index) + " while op index " +
+                               std::to_string(history[pairs[it->second].invoke].index) +
+                               " is still in flight (a process runs one op at a time)");
+      }
+      pairs.push_back(PairedOp{i, std::nullopt});
+      continue;
+    }
+    auto it = in_flight.find(op.process);
+    if (it == in_flight.end()) {
+      // A completion with no invocation: an op known only by its outcome.
+      pairs.push_back(PairedOp{i, i});
+      continue;
+    }
+    pairs[it->second].completion = i;
+    in_flight.erase(it);
+  }
+  return pairs;
+}
+
+}  // namespace faultline

@@ -1,0 +1,101 @@
+// The history: every operation a test performed, as invoke then ok / fail / info.
+//
+// One record type for clients and the nemesis. Times come from one monotonic clock in the
+// harness process (never a node's clock). The on-disk form is JSON Lines, one op a line,
+// flushed as written so that a killed run leaves a readable prefix.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iosfwd>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace faultline {
+
+// ok: took effect. fail: certainly did not. info: unknown, may take effect at any later time.
+enum class OpType : std::uint8_t { invoke, ok, fail, info };
+
+std::string_view to_string(OpType type);
+std::optional<OpType> parse_op_type(std::string_view text);
+
+// Process number of nemesis entries; written as "process":"nemesis".
+inline constexpr std::int64_t kNemesisProcess = -1;
+
+struct Op {
+  std::int64_t index = -1;    // position in the history, dense from 0
+  std::int64_t time_ns = -1;  // harness monotonic clock since test start; -1 when not recorded
+  std::int64_t process = 0;   // logical single-threaded client, or kNemesisProcess
+  OpType type = OpType::invoke;
+  std::string f;              // read, write, cas, txn, start-partition, ...
+  std::string key;            // the single object acted on; empty for multi-object ops
+  nlohmann::json value;       // null when absent
+  std::string node;           // node the client talked to; empty when unknown
+  std::string error;          // why an op failed or is indeterminate; free text
+
+  bool is_nemesis() const { return process == kNemesisProcess; }
+};
+
+using History = std::vector<Op>;
+
+// Bad input: a history file that cannot be read. Names the file and line (1-based, 0 if none).
+class HistoryError : public std::runtime_error {
+ public:
+  HistoryError(std::string file, std::size_t line, const std::string& what);
+  const std::string& file() const { return file_; }
+  std::size_t line() const { return line_; }
+
+ private:
+  std::string file_;
+  std::size_t line_;
+};
+
+nlohmann::json op_to_json(const Op& op);
+// Throws std::invalid_argument naming the field that is missing or of the wrong type.
+Op op_from_json(const nlohmann::json& object);
+
+// Reads a history in any supported format, detected from the content:
+//  - faultline JSON Lines (one op object a line);
+//  - a JSON array of op objects (elle-cli, Jepsen's history.json);
+//  - Jepsen EDN: a vector, a list or a bare sequence of op maps (history.edn, Knossos files).
+// Ops without an index get their position in the file. Throws HistoryError on bad input.
+History read_history(const std::filesystem::path& path);
+History read_history_text(std::string_view text, const std::string& source_name);
+
+// Streams ops to a JSONL file. Thread-safe: clients and the nemesis share one writer.
+class HistoryWriter {
+ public:
+  explicit HistoryWriter(const std::filesystem::path& path);
+  // Assigns the next index, writes and flushes the line, and returns the op as written.
+  Op append(Op op);
+  std::int64_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::ofstream out_;
+  std::int64_t next_index_ = 0;
+};
+
+// An invocation matched with its completion.
+struct PairedOp {
+  std::size_t invoke = 0;                 // position in the history
+  std::optional<std::size_t> completion;  // absent: never completed (indeterminate, like info)
+
+  OpType outcome(const History& history) const {
+    return completion ? history[*completion].type : OpType::info;
+  }
+};
+
+// Pairs every client invocation with its completion, in invocation order; nemesis entries are
+// skipped. A completion with no invocation before it (Elle's hand-written histories) becomes an
+// op whose invocation is itself. Throws HistoryError if a process invokes while it already has
+// an op in flight (a process is single-threaded) or completes an op it never invoked twice.
+std::vector<PairedOp> pair_ops(const History& history, const std::string& source_name);
+
+}  // namespace faultline

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages faultline needs to build, test and run; only what is missing.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libcurl4-openssl-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev
+  catch2 nlohmann-json3-dev libcli11-dev
+  etcd-server etcd-client iptables iproute2 procps psmisc libfaketime faketime
+)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "faultline: missing packages: ${missing[*]}; run as root or install them" >&2
+  exit 1
+fi
+echo "faultline: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

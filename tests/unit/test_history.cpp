@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include "harness/edn.h"
+#include "harness/history.h"
+
+using namespace faultline;
+using nlohmann::json;
+
+TEST_CASE("history: JSONL round trip keeps every field") {
+  Op op;
+  op.index = 3;
+  op.time_ns = 1234;
+  op.process = 7;
+  op.type = OpType::ok;
+  op.f = "cas";
+  op.key = "k3";
+  op.value = json::array({1, 2});
+  op.node = "n2";
+  op.error = "";
+  Op back = op_from_json(json::parse(op_to_json(op).dump()));
+  CHECK(back.index == 3);
+  CHECK(back.time_ns == 1234);
+  CHECK(back.process == 7);
+  CHECK(back.type == OpType::ok);
+  CHECK(back.f == "cas");
+  CHECK(back.key == "k3");
+  CHECK(back.value == json::array({1, 2}));
+  CHECK(back.node == "n2");
+
+  Op nemesis;
+  nemesis.process = kNemesisProcess;
+  nemesis.type = OpType::info;
+  nemesis.f = "start-partition";
+  json j = op_to_json(nemesis);
+  CHECK(j["process"] == "nemesis");
+  CHECK(op_from_json(j).is_nemesis());
+}
+
+TEST_CASE("history: a torn last JSONL line is dropped, a bad middle line names its line") {
+  std::string text =
+      "{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n"
+      "{\"index\":1,\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":3}\n"
+      "{\"index\":2,\"process\":0,\"ty";
+  History h = read_history_text(text, "h.jsonl");
+  REQUIRE(h.size() == 2);
+  CHECK(h[1].value == 3);
+
+  std::string bad =
+      "{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n"
+      "{\"index\":1,\"process\":0,\"type\":\"done\",\"f\":\"read\"}\n";
+  try {
+    read_history_text(bad, "h.jsonl");
+    FAIL("expected an error");
+  } catch (const HistoryError& e) {
+    CHECK(e.line() == 2);
+    CHECK(std::string(e.what()).find("h.jsonl:2") != std::string::npos);
+  }
+}
+
+TEST_CASE("history: Jepsen EDN with comments, keywords, sets, tags and no index") {
+  std::string text = R"([{:process 4, :type :invoke, :f :write, :value 2}
+ ; a comment
+ {:process 4, :type :ok, :f :write, :value 2, :time 99}
+ {:process :nemesis, :type :info, :f :start, :value #{:n1 :n2}}
+ {:process 1, :type :ok, :f :txn, :value [[:append 3 1] [:r 3 [1]]], :x #object[foo "bar"]}
+ #_{:process 9, :type :ok}
+ {:process 2, :type :fail, :f :read, :value {0 100, 1 -2.5}, :error :not-held}])";
+  History h = read_history_text(text, "h.edn");
+  REQUIRE(h.size() == 5);
+  CHECK(h[0].index == 0);
+  CHECK(h[1].time_ns == 99);
+  CHECK(h[2].is_nemesis());
+  CHECK(h[2].value == json::array({"n1", "n2"}));
+  CHECK(h[3].value == json::parse(R"([["append",3,1],["r",3,[1]]])"));
+  CHECK(h[4].index == 4);
+  CHECK(h[4].value["0"] == 100);
+  CHECK(h[4].error == "not-held");
+}
+
+TEST_CASE("history: EDN errors carry line and column") {
+  try {
+    read_history_text("{:process 1, :type :ok\n :value [1 2}", "bad.edn");
+    FAIL("expected an error");
+  } catch (const HistoryError& e) {
+    CHECK(e.line() == 2);
+  }
+}
+
+TEST_CASE("history: JSON array format (elle-cli)") {
+  History h = read_history_text(R"([{"type":"invoke","f":"txn","value":[["w","x",2]],"process":0,"index":1},
+{"type":"ok","f":"txn","value":[["w","x",2]],"process":0,"index":2}])",
+                                "h.json");
+  REQUIRE(h.size() == 2);
+  CHECK(h[1].index == 2);
+}
+
+TEST_CASE("history: pairing ops; a process with two ops in flight is bad input") {
+  History h = read_history_text(R"({:process 0 :type :invoke :f :read}
+{:process 1 :type :invoke :f :write :value 1}
+{:process 0 :type :ok :f :read :value nil}
+{:process 1 :type :info :f :write :value 1}
+{:process 2 :type :invoke :f :read})",
+                                "h.edn");
+  auto pairs = pair_ops(h, "h.edn");
+  REQUIRE(pairs.size() == 3);
+  CHECK(pairs[0].outcome(h) == OpType::ok);
+  CHECK(pairs[1].outcome(h) == OpType::info);
+  CHECK(!pairs[2].completion);
+  CHECK(pairs[2].outcome(h) == OpType::info);
+
+  History twice = read_history_text(R"({:process 0 :type :invoke :f :read}
+{:process 0 :type :invoke :f :read})",
+                                    "twice.edn");
+  CHECK_THROWS_AS(pair_ops(twice, "twice.edn"), HistoryError);
+}
