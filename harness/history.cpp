@@ -33,8 +33,12 @@ HistoryError::HistoryError(std::string file, std::size_t line, const std::string
       file_(std::move(file)),
       line_(line) {}
 
-json op_to_json(const Op& op) {
-  json j;
+namespace {
+
+// Fields in a fixed, readable order (index, time, process first), as the JSONL lines show them.
+template <class Json>
+Json op_fields(const Op& op) {
+  Json j;
   j["index"] = op.index;
   if (op.time_ns >= 0) j["time_ns"] = op.time_ns;
   if (op.is_nemesis()) {
@@ -50,6 +54,12 @@ json op_to_json(const Op& op) {
   if (!op.error.empty()) j["error"] = op.error;
   return j;
 }
+
+}  // namespace
+
+json op_to_json(const Op& op) { return op_fields<json>(op); }
+
+std::string op_to_line(const Op& op) { return op_fields<nlohmann::ordered_json>(op).dump(); }
 
 namespace {
 
@@ -199,7 +209,7 @@ HistoryWriter::HistoryWriter(const std::filesystem::path& path) : out_(path, std
 Op HistoryWriter::append(Op op) {
   std::lock_guard lock(mutex_);
   op.index = next_index_++;
-  out_ << op_to_json(op).dump() << '\n';
+  out_ << op_to_line(op) << '\n';
   out_.flush();  // a killed run must leave every completed line on disk
   return op;
 }

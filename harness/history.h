@@ -57,6 +57,8 @@ class HistoryError : public std::runtime_error {
 };
 
 nlohmann::json op_to_json(const Op& op);
+// One JSONL line (no newline), fields in a fixed readable order.
+std::string op_to_line(const Op& op);
 // Throws std::invalid_argument naming the field that is missing or of the wrong type.
 Op op_from_json(const nlohmann::json& object);
 

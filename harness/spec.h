@@ -1,0 +1,58 @@
+// The test spec: a YAML file parsed into plain data, with defaults and the seed filled in, and
+// the target, workload and nemeses it names built (which validates their own options).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nemesis/nemesis.h"
+#include "targets/target.h"
+#include "workloads/workload.h"
+
+namespace faultline {
+
+struct Spec {
+  std::filesystem::path file;
+  std::string name;
+  std::string system;          // target system: etcd, ...
+  int nodes = 5;
+  std::string workload;        // register, ...
+  int concurrency = 10;        // worker threads, each bound to a node round-robin
+  double rate_per_s = 200;     // invocations per second across all workers
+  int timeout_ms = 1000;       // per op
+  std::vector<std::string> faults;  // nemesis faults in the schedule; empty: none
+  double interval_s = 10;      // quiet time between faults, and how long each fault lasts
+  double time_limit_s = 60;    // length of the generator phase
+  double check_time_limit_s = 0;  // 0: no wall-clock limit on checking
+  std::uint64_t seed = 0;
+};
+
+// Values given on the command line win over the file's.
+struct SpecOverrides {
+  std::optional<double> time_limit_s;
+  std::optional<int> concurrency;
+  std::optional<int> nodes;
+  std::optional<std::uint64_t> seed;
+};
+
+// A test: the spec and the objects it names.
+struct Test {
+  Spec spec;
+  std::unique_ptr<Target> target;
+  std::unique_ptr<Workload> workload;
+  std::vector<std::pair<std::string, std::unique_ptr<Nemesis>>> nemeses;  // fault name, nemesis
+  YAML::Node resolved;  // the spec as run: defaults and seed filled in; saved as spec.yaml
+};
+
+// Throws SpecError (file:line:column and what was expected) on bad input.
+Test load_test(const std::filesystem::path& file, const SpecOverrides& overrides = {});
+Test load_test_text(const std::string& yaml, const std::string& file_name,
+                    const SpecOverrides& overrides = {});
+
+}  // namespace faultline

@@ -1,0 +1,233 @@
+// etcd (Debian's etcd-server, v3 API through its JSON gateway).
+//
+// Outcome mapping (the Two Generals lesson, see README "Outcomes"):
+//  - the request never left the harness (connection refused, connect timeout): fail;
+//  - a read that errs or times out: fail — a read has no effect, so it did not "happen";
+//  - a cas whose compare did not match (etcd answers succeeded=false): fail;
+//  - a write or cas that was sent and then timed out, lost its connection, or got an error
+//    from etcd other than a definite refusal: info — it may yet take effect;
+//  - etcd's definite refusals (gRPC InvalidArgument, ResourceExhausted): fail.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "harness/log.h"
+#include "targets/http.h"
+#include "targets/target.h"
+
+namespace faultline {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+enum class ReadMode { linearizable, serializable };
+
+constexpr int kClientPort = 2379;
+constexpr int kPeerPort = 2380;
+constexpr int kGrpcInvalidArgument = 3;
+constexpr int kGrpcResourceExhausted = 8;
+
+std::string client_url(const NodeInfo& node) {
+  return "http://" + node.address + ":" + std::to_string(kClientPort);
+}
+
+std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// Values are stored as their JSON text; reads parse them back.
+json parse_value(const std::string& text) {
+  json v = json::parse(text, nullptr, false);
+  return v.is_discarded() ? json(text) : v;
+}
+
+class EtcdClient final : public Client {
+ public:
+  EtcdClient(const NodeInfo& node, const ClientOptions& options, ReadMode read_mode)
+      : base_url_(client_url(node)), timeout_ms_(options.timeout_ms), read_mode_(read_mode) {}
+
+  Completion invoke(const Op& op) override {
+    if (op.f == "read") return read(op);
+    if (op.f == "write") return write(op);
+    if (op.f == "cas") return cas(op);
+    return {OpType::fail, nullptr, "etcd client does not support op " + op.f};
+  }
+
+ private:
+  struct Call {
+    HttpResponse http;
+    json body;  // parsed JSON response when the call returned 200
+  };
+
+  Call call(const std::string& path, const json& request) {
+    Call result;
+    result.http = session_.post_json(base_url_ + path, request.dump(), timeout_ms_);
+    if (result.http.transport_ok() && result.http.status == 200)
+      result.body = json::parse(result.http.body, nullptr, false);
+    return result;
+  }
+
+  // The outcome of a call that did not succeed, for an op with side effects.
+  static Completion unsuccessful_mutation(const Call& c) {
+    if (!c.http.request_sent) return {OpType::fail, nullptr, "not sent: " + c.http.error};
+    if (!c.http.transport_ok())
+      return {OpType::info, nullptr, (c.http.timed_out() ? "timeout: " : "") + c.http.error};
+    json error = json::parse(c.http.body, nullptr, false);
+    std::string message = error.is_object() ? error.value("error", c.http.body) : c.http.body;
+    int code = error.is_object() ? error.value("code", -1) : -1;
+    if (code == kGrpcInvalidArgument || code == kGrpcResourceExhausted)
+      return {OpType::fail, nullptr, message};
+    return {OpType::info, nullptr, message};
+  }
+
+  static bool succeeded(const Call& c) { return c.body.is_object(); }
+
+  Completion read(const Op& op) {
+    json request = {{"key", base64_encode(op.key)}};
+    if (read_mode_ == ReadMode::serializable) request["serializable"] = true;
+    Call c = call("/v3/kv/range", request);
+    if (!succeeded(c)) {
+      std::string why = c.http.transport_ok() ? c.http.body : c.http.error;
+      return {OpType::fail, nullptr, "read: " + why};
+    }
+    auto kvs = c.body.find("kvs");
+    if (kvs == c.body.end() || kvs->empty()) return {OpType::ok, nullptr, {}};
+    return {OpType::ok, parse_value(base64_decode((*kvs)[0].value("value", ""))), {}};
+  }
+
+  Completion write(const Op& op) {
+    Call c = call("/v3/kv/put", {{"key", base64_encode(op.key)},
+                                 {"value", base64_encode(value_text(op.value))}});
+    if (!succeeded(c)) return unsuccessful_mutation(c);
+    return {OpType::ok, op.value, {}};
+  }
+
+  Completion cas(const Op& op) {
+    if (!op.value.is_array() || op.value.size() != 2)
+      return {OpType::fail, nullptr, "cas value must be [expected, new]"};
+    std::string key = base64_encode(op.key);
+    json request = {
+        {"compare", json::array({{{"key", key},
+                                  {"result", "EQUAL"},
+                                  {"target", "VALUE"},
+                                  {"value", base64_encode(value_text(op.value[0]))}}})},
+        {"success", json::array({{{"request_put",
+                                   {{"key", key}, {"value", base64_encode(value_text(op.value[1]))}}}}})}};
+    Call c = call("/v3/kv/txn", request);
+    if (!succeeded(c)) return unsuccessful_mutation(c);
+    // proto3 JSON leaves out false: no "succeeded" means the compare did not match.
+    if (!c.body.value("succeeded", false)) return {OpType::fail, op.value, "compare failed"};
+    return {OpType::ok, op.value, {}};
+  }
+
+  HttpSession session_;
+  std::string base_url_;
+  long timeout_ms_;
+  ReadMode read_mode_;
+};
+
+class EtcdTarget final : public Target {
+ public:
+  explicit EtcdTarget(ReadMode read_mode) : read_mode_(read_mode) {}
+  ~EtcdTarget() override { stop(); }
+
+  std::vector<std::string> supported_ops() const override { return {"read", "write", "cas"}; }
+
+  void start(const ClusterContext& context) override {
+    nodes_ = context.nodes.nodes();
+    std::string initial_cluster;
+    for (const auto& n : nodes_)
+      initial_cluster += (initial_cluster.empty() ? "" : ",") + n.name + "=http://" + n.address +
+                         ":" + std::to_string(kPeerPort);
+    for (const auto& n : nodes_) {
+      auto dir = context.run_dir / "nodes" / n.name;
+      std::filesystem::create_directories(dir);
+      log_paths_.push_back(dir / "etcd.log");
+      std::string peer = "http://" + n.address + ":" + std::to_string(kPeerPort);
+      SpawnOptions spawn{{"etcd", "--name", n.name, "--data-dir", (dir / "data").string(),
+                          "--listen-client-urls", client_url(n), "--advertise-client-urls",
+                          client_url(n), "--listen-peer-urls", peer,
+                          "--initial-advertise-peer-urls", peer, "--initial-cluster",
+                          initial_cluster, "--initial-cluster-state", "new",
+                          "--initial-cluster-token", "faultline-" + context.run_id},
+                         {},
+                         dir / "etcd.log"};
+      processes_.push_back(context.nodes.spawn(n.name, spawn));
+    }
+    wait_healthy(30s);
+  }
+
+  void wait_healthy(std::chrono::seconds timeout) override {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string last_problem;
+    HttpSession session;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last_problem = health_problem(session);
+      if (last_problem.empty()) return;
+      std::this_thread::sleep_for(200ms);
+    }
+    throw TargetError("etcd cluster not healthy after " + std::to_string(timeout.count()) +
+                      " s: " + last_problem + "\n" + log_tails());
+  }
+
+  std::unique_ptr<Client> open_client(const NodeInfo& node, const ClientOptions& options) override {
+    return std::make_unique<EtcdClient>(node, options, read_mode_);
+  }
+
+  void stop() noexcept override {
+    for (auto& p : processes_) p->stop(5s);
+    processes_.clear();
+  }
+
+  std::string version() const override { return "etcd " + (version_.empty() ? "?" : version_); }
+
+  json limitations() const override {
+    return {{"clock", "clock faults not effective on etcd: Go reads time without libc, so "
+                      "libfaketime cannot skew it"}};
+  }
+
+ private:
+  // Empty when every member answers and all agree on one leader.
+  std::string health_problem(HttpSession& session) {
+    std::string leader;
+    for (const auto& n : nodes_) {
+      HttpResponse r = session.post_json(client_url(n) + "/v3/maintenance/status", "{}", 1000);
+      if (!r.transport_ok() || r.status != 200)
+        return n.name + " does not answer (" + (r.transport_ok() ? r.body : r.error) + ")";
+      json status = json::parse(r.body, nullptr, false);
+      std::string l = status.is_object() ? status.value("leader", "") : "";
+      if (l.empty() || l == "0") return n.name + " has no leader";
+      if (!leader.empty() && l != leader) return "members disagree on the leader";
+      leader = l;
+      version_ = status.value("version", version_);
+    }
+    return {};
+  }
+
+  std::string log_tails() const {
+    std::string out;
+    for (const auto& path : log_paths_) {
+      std::ifstream in(path);
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+      out += "--- " + path.string() + " (last lines)\n";
+      for (std::size_t i = lines.size() > 8 ? lines.size() - 8 : 0; i < lines.size(); ++i)
+        out += lines[i] + "\n";
+    }
+    return out;
+  }
+
+  ReadMode read_mode_;
+  std::vector<NodeInfo> nodes_;
+  std::vector<std::unique_ptr<NodeProcess>> processes_;
+  std::vector<std::filesystem::path> log_paths_;
+  std::string version_;
+};
+
+const bool registered = TargetRegistry::add("etcd", [](FieldReader& options, int) {
+  std::string read = options.choice("read", {"linearizable", "serializable"}, "linearizable");
+  return std::make_unique<EtcdTarget>(read == "serializable" ? ReadMode::serializable
+                                                             : ReadMode::linearizable);
+});
+
+}  // namespace
+}  // namespace faultline

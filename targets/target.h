@@ -1,0 +1,77 @@
+// A target: the system under test. It starts its servers on the nodes of a NodeControl, opens
+// clients to them, and stops them. Optional abilities (kill/restart, pause, a known primary)
+// are separate small interfaces, as Jepsen's protocols are.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/history.h"
+#include "harness/node_control.h"
+#include "harness/registry.h"
+#include "harness/spec_reader.h"
+
+namespace faultline {
+
+// How an invocation ended. ok: took effect. fail: certainly did not (refused before it could
+// act, or a compare that did not match). info: unknown — sent, then timeout or connection loss.
+struct Completion {
+  OpType type = OpType::info;
+  nlohmann::json value;  // the result (a read's value); null when none
+  std::string error;     // why it failed or is unknown
+};
+
+// One logical client connection, used by one worker thread at a time (open = construct,
+// close = destroy). Database errors are data: invoke() never throws for them.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual Completion invoke(const Op& op) = 0;
+};
+
+struct ClientOptions {
+  int timeout_ms = 1000;  // per op; past it the op is indeterminate (info) unless it is a read
+};
+
+// What a target needs to bring a cluster up.
+struct ClusterContext {
+  NodeControl& nodes;
+  std::filesystem::path run_dir;  // server data and logs go to run_dir/nodes/<node>/
+  std::string run_id;             // unique per run: cluster tokens, names
+};
+
+class TargetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  // The op names (f) its clients understand.
+  virtual std::vector<std::string> supported_ops() const = 0;
+  // Starts the servers on every node and waits until the cluster serves. On failure throws
+  // TargetError carrying the tail of the server logs. REQUIRES: called once.
+  virtual void start(const ClusterContext& context) = 0;
+  // Waits until every node serves again (after faults healed). Throws TargetError on timeout.
+  virtual void wait_healthy(std::chrono::seconds timeout) = 0;
+  virtual std::unique_ptr<Client> open_client(const NodeInfo& node,
+                                              const ClientOptions& options) = 0;
+  // Stops every server (SIGTERM, then SIGKILL). Idempotent; never throws.
+  virtual void stop() noexcept = 0;
+  // Server name and version, for the report.
+  virtual std::string version() const = 0;
+  // Facts the report must state about what this target cannot exercise ("clock faults not
+  // effective"), keyed by fault name.
+  virtual nlohmann::json limitations() const { return nlohmann::json::object(); }
+};
+
+// Factory arguments: the target's mapping of the spec (system and nodes already read) and the
+// node count. The factory reads its own options and must not start anything.
+using TargetRegistry = Registry<Target, FieldReader&, int>;
+
+}  // namespace faultline

@@ -1,0 +1,43 @@
+// A workload: the ops clients perform, how they are generated, and how the history is checked.
+// One file per workload declares all three (FoundationDB's simulation workloads).
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "checker/checker.h"
+#include "harness/history.h"
+#include "harness/registry.h"
+#include "harness/spec_reader.h"
+
+namespace faultline {
+
+using Rng = std::mt19937_64;
+
+struct CheckLimits {
+  double time_limit_s = 0;  // 0: no wall-clock limit (the checker's own budget still applies)
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  // The op names (f) it generates: the target's client must support all of them.
+  virtual std::vector<std::string> ops() const = 0;
+  // The next invocation (type invoke; f, key, value set). Each worker has its own seeded
+  // generator, so a worker's op sequence is reproducible from the seed. Thread-safe.
+  virtual Op generate(Rng& rng) = 0;
+  // Ops run once after the faults are healed (final reads), one at a time.
+  virtual std::vector<Op> final_ops() const { return {}; }
+  // Grades the history against the claimed model.
+  virtual std::vector<checker::CheckResult> check(const History& history,
+                                                  const CheckLimits& limits) const = 0;
+  // The claimed model, as the report names the guarantee ("linearizable register").
+  virtual std::string guarantee() const = 0;
+};
+
+// Factory arguments: the workload's mapping of the spec (name already read).
+using WorkloadRegistry = Registry<Workload, FieldReader&>;
+
+}  // namespace faultline
