@@ -1,0 +1,201 @@
+#include "checker/linear/linearizability.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "checker/linear/explain.h"
+#include "checker/linear/model.h"
+#include "checker/linear/search.h"
+
+namespace faultline::checker {
+
+using namespace linear;
+
+std::vector<std::string> linear_model_names() {
+  std::vector<std::string> names;
+  for (const ModelKind& kind : model_kinds()) names.emplace_back(kind.name);
+  return names;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The ops of one key (or of the whole history, when ops carry no key), in invoke order.
+struct Object {
+  std::string key;
+  std::vector<ObjectOp> ops;
+};
+
+// Pairs invocations with completions, drops nemesis and failed ops, and splits by key: a key's
+// ops are checked on their own (linearizability is compositional).
+std::vector<Object> split_by_key(const History& history) {
+  std::vector<Object> objects;
+  std::unordered_map<std::string, std::size_t> object_of;  // key -> position in objects
+  for (const PairedOp& pair : pair_ops(history, "history")) {
+    OpType outcome = pair.outcome(history);
+    if (outcome == OpType::fail) continue;  // never took effect
+    ObjectOp op;
+    op.invoke = &history[pair.invoke];
+    op.completion = pair.completion ? &history[*pair.completion] : nullptr;
+    op.outcome = outcome == OpType::ok ? OpType::ok : OpType::info;
+    op.invoke_pos = pair.invoke;
+    op.complete_pos = pair.completion.value_or(kNever);
+    const std::string& key = op.invoke->key.empty() && op.completion ? op.completion->key : op.invoke->key;
+    auto [it, inserted] = object_of.emplace(key, objects.size());
+    if (inserted) objects.push_back(Object{key, {}});
+    objects[it->second].ops.push_back(op);
+  }
+  return objects;
+}
+
+struct KeyResult {
+  Verdict verdict = Verdict::unknown;
+  std::size_t ops_checked = 0;  // after dropping ops that constrain nothing
+  std::uint64_t states = 0;
+  double time_s = 0;
+  std::optional<Failure> failure;
+};
+
+KeyResult search_object(const Object& object, const ModelKind& kind, const LinearOptions& options,
+                        Budget& budget) {
+  std::unique_ptr<Model> model = kind.make(options);
+  std::vector<SearchOp> ops;
+  std::vector<const ObjectOp*> sources;
+  ops.reserve(object.ops.size());
+  sources.reserve(object.ops.size());
+  for (const ObjectOp& op : object.ops) {
+    std::optional<Call> call = model->parse(op);
+    if (!call) continue;
+    ops.push_back(SearchOp{*call, op.invoke_pos, op.is_ok() ? op.complete_pos : kNever});
+    sources.push_back(&op);
+  }
+  SearchResult found = search(ops, *model, budget);
+  KeyResult result{found.verdict, ops.size(), found.states, 0, std::nullopt};
+  if (found.verdict == Verdict::invalid) result.failure = explain_search(ops, sources, found, *model);
+  return result;
+}
+
+KeyResult check_object(const Object& object, const ModelKind& kind, const LinearOptions& options,
+                       Budget& budget) {
+  Clock::time_point start = Clock::now();
+  KeyResult result;
+  if (kind.direct != nullptr) {
+    DirectOutcome outcome = kind.direct(object.ops, options);
+    result.verdict = outcome.verdict;
+    result.ops_checked = object.ops.size();
+    if (outcome.verdict == Verdict::invalid) result.failure = explain_direct(outcome);
+  } else {
+    result = search_object(object, kind, options, budget);
+  }
+  result.time_s = seconds_since(start);
+  return result;
+}
+
+// Checks every object, biggest first so that a large key does not start last. Rethrows the first
+// error (in key order) after all workers stop.
+std::vector<KeyResult> check_objects(const std::vector<Object>& objects, const ModelKind& kind,
+                                     const LinearOptions& options, Budget& budget, unsigned threads) {
+  std::vector<std::size_t> order(objects.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return objects[a].ops.size() > objects[b].ops.size();
+  });
+  std::vector<KeyResult> results(objects.size());
+  std::vector<std::exception_ptr> errors(objects.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < order.size();) {
+      try {
+        results[order[i]] = check_object(objects[order[i]], kind, options, budget);
+      } catch (...) {
+        errors[order[i]] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back(work);
+  work();
+  for (std::thread& worker : workers) worker.join();
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);
+  return results;
+}
+
+std::string key_label(const std::string& key) { return key.empty() ? "" : "key " + key + ": "; }
+
+std::string summarize(const CheckResult& check, const std::vector<Object>& objects,
+                      const std::vector<KeyResult>& results, std::size_t ops, std::size_t invalid,
+                      std::size_t unknown) {
+  std::string scope = std::to_string(ops) + " ops" +
+                      (objects.size() > 1 ? " over " + std::to_string(objects.size()) + " keys" : "");
+  if (check.verdict == Verdict::valid) return "linearizable (" + check.model + "): " + scope;
+  if (check.verdict == Verdict::unknown) {
+    return "unknown (" + check.model + "): the search budget ran out on " + std::to_string(unknown) + " of " +
+           std::to_string(objects.size()) + " keys (" + scope + "); no key was found invalid";
+  }
+  std::size_t first = 0;
+  while (results[first].verdict != Verdict::invalid) ++first;
+  std::string more = invalid > 1 ? " (and " + std::to_string(invalid - 1) + " more invalid keys)" : "";
+  return "not linearizable (" + check.model + "): " + key_label(objects[first].key) +
+         results[first].failure->reason + more;
+}
+
+}  // namespace
+
+CheckResult check_linearizable(const History& history, const LinearOptions& options) {
+  Clock::time_point start = Clock::now();
+  const ModelKind& kind = find_model_kind(options.model);
+  std::vector<Object> objects = split_by_key(history);
+  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
+  Budget budget(options.max_states, options.time_limit_s);
+  std::vector<KeyResult> results = check_objects(objects, kind, options, budget, threads);
+
+  CheckResult check;
+  check.checker = "linearizable";
+  check.model = options.model;
+  check.verdict = Verdict::valid;
+  nlohmann::json per_key = nlohmann::json::array(), failures = nlohmann::json::array();
+  nlohmann::json invalid_keys = nlohmann::json::array(), unknown_keys = nlohmann::json::array();
+  std::size_t ops = 0;
+  std::uint64_t states = 0;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    const KeyResult& result = results[i];
+    check.verdict = worst(check.verdict, result.verdict);
+    ops += result.ops_checked;
+    states += result.states;
+    per_key.push_back({{"key", objects[i].key}, {"verdict", to_string(result.verdict)},
+                       {"ops", result.ops_checked}, {"states", result.states}, {"time_s", result.time_s}});
+    if (result.verdict == Verdict::unknown) unknown_keys.push_back(objects[i].key);
+    if (result.verdict != Verdict::invalid) continue;
+    invalid_keys.push_back(objects[i].key);
+    nlohmann::json failure = result.failure->details;
+    failure["key"] = objects[i].key;
+    failures.push_back(std::move(failure));
+  }
+  check.summary = summarize(check, objects, results, ops, invalid_keys.size(), unknown_keys.size());
+  check.details = {{"ops_checked", ops},
+                   {"keys", objects.size()},
+                   {"states_explored", states},
+                   {"max_states", options.max_states},
+                   {"budget_exhausted", budget.exhausted()},
+                   {"threads", threads},
+                   {"invalid_keys", invalid_keys},
+                   {"unknown_keys", unknown_keys},
+                   {"failures", failures},
+                   {"per_key", per_key}};
+  check.check_time_s = seconds_since(start);
+  return check;
+}
+
+}  // namespace faultline::checker

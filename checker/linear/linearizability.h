@@ -1,0 +1,43 @@
+// Linearizability checker: does some total order of the history's ops, consistent with real
+// time, explain every result under a sequential model?
+//
+// Wing–Gong search with Lowe's state cache, as in Porcupine; the history is split per key first
+// (P-compositionality) and keys are checked in parallel. Semantics, the explanation format and
+// the models are described in checker/linear/README.md.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "checker/checker.h"
+#include "harness/history.h"
+
+namespace faultline::checker {
+
+struct LinearOptions {
+  // register, cas-register, multi-register, kv, set, fifo-queue, mutex, counter, unique-ids.
+  std::string model = "cas-register";
+  // Register models: the value before any write (Knossos files use 0). null: absent.
+  nlohmann::json initial_value = nullptr;
+  // Knossos-style: an ok read that returned nil says nothing (matches any value).
+  bool nil_read_matches_any = false;
+  // Wall-clock limit for the whole check; 0: none (the state budget below still applies).
+  double time_limit_s = 0;
+  // Worker threads checking keys in parallel; 0: all cores.
+  unsigned threads = 0;
+  // Search budget: distinct (linearized set, model state) pairs cached, over all keys. Each costs
+  // about 48 bytes, so the default bounds the cache near 1.5 GiB. Exhausted: verdict unknown.
+  std::uint64_t max_states = 32'000'000;
+};
+
+// The names accepted in LinearOptions::model.
+std::vector<std::string> linear_model_names();
+
+// Checks `history` (a whole test's history; nemesis ops are ignored). Verdict unknown when the
+// budget ran out on some key and no key was invalid. Throws HistoryError on malformed input: an
+// unknown model or f, a value of the wrong shape, two ops in flight on one process.
+CheckResult check_linearizable(const History& history, const LinearOptions& options);
+
+}  // namespace faultline::checker

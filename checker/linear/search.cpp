@@ -1,0 +1,239 @@
+#include "checker/linear/search.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace faultline::checker::linear {
+
+Budget::Budget(std::uint64_t max_states, double time_limit_s)
+    : max_states_(max_states), has_deadline_(time_limit_s > 0) {
+  if (has_deadline_) {
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(time_limit_s));
+  }
+}
+
+bool Budget::charge(std::uint64_t new_states) {
+  std::uint64_t total = states_.fetch_add(new_states, std::memory_order_relaxed) + new_states;
+  if (total > max_states_ || (has_deadline_ && std::chrono::steady_clock::now() > deadline_))
+    exhausted_.store(true, std::memory_order_relaxed);
+  return !exhausted();
+}
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A configuration of the search: the set of linearized ops and the model state. The set is kept
+// as a 128-bit Zobrist fingerprint (the XOR of two random words per op) rather than a bitset, so
+// a configuration costs 24 bytes whatever the history's length. Two different sets collide with
+// probability 2^-128 per pair; a collision could only prune a branch (a wrong "invalid", never a
+// wrong "valid"), and at the state budget's 3.2e7 configurations its odds are below 1e-24.
+struct Config {
+  std::uint64_t set1 = 0;
+  std::uint64_t set2 = 0;
+  State state = 0;
+
+  void toggle(std::uint32_t op) {
+    set1 ^= splitmix64(2 * std::uint64_t{op});
+    set2 ^= splitmix64(2 * std::uint64_t{op} + 1);
+  }
+  bool operator==(const Config&) const = default;
+};
+
+// Lowe's cache: an open-addressing set of configurations, linear probing, at most half full.
+class ConfigCache {
+ public:
+  ConfigCache() : slots_(std::size_t{1} << kInitialBits), bits_(kInitialBits) {}
+
+  // True if `config` was not cached yet (and now is).
+  bool insert(Config config) {
+    config.set2 |= 1;  // set2 == 0 marks an empty slot
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    if (!place(slots_, bits_, config)) return false;
+    ++size_;
+    return true;
+  }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  static constexpr int kInitialBits = 10;
+
+  static bool place(std::vector<Config>& slots, int bits, const Config& config) {
+    std::size_t mask = slots.size() - 1;
+    std::uint64_t mixed = (config.set1 ^ (config.state * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    for (std::size_t i = mixed >> (64 - bits);; i = (i + 1) & mask) {
+      if (slots[i].set2 == 0) {
+        slots[i] = config;
+        return true;
+      }
+      if (slots[i] == config) return false;
+    }
+  }
+
+  void grow() {
+    std::vector<Config> bigger(slots_.size() * 2);
+    for (const Config& config : slots_)
+      if (config.set2 != 0) place(bigger, bits_ + 1, config);
+    slots_ = std::move(bigger);
+    ++bits_;
+  }
+
+  std::vector<Config> slots_;
+  int bits_;
+  std::uint64_t size_ = 0;
+};
+
+// Porcupine's entry list over node numbers: head 0, then op i's call 1 + 2i and return 2 + 2i,
+// tail 2n + 1. Lifting an op unlinks its call and return; unlifting (in reverse order) relinks.
+class EntryList {
+ public:
+  explicit EntryList(std::span<const SearchOp> ops)
+      : next_(2 * ops.size() + 2), prev_(2 * ops.size() + 2), has_return_(ops.size()) {
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;  // (2 * position + is return, node)
+    order.reserve(2 * ops.size());
+    for (std::uint32_t op = 0; op < ops.size(); ++op) {
+      order.emplace_back(2 * std::uint64_t{ops[op].invoke_pos}, call_node(op));
+      has_return_[op] = ops[op].return_pos != kNever;
+      if (has_return_[op]) order.emplace_back(2 * std::uint64_t{ops[op].return_pos} + 1, call_node(op) + 1);
+    }
+    std::sort(order.begin(), order.end());
+    std::uint32_t last = kHead;
+    for (auto [key, node] : order) {
+      link(last, node);
+      last = node;
+    }
+    link(last, tail());
+  }
+
+  static constexpr std::uint32_t kHead = 0;
+  static std::uint32_t call_node(std::uint32_t op) { return 1 + 2 * op; }
+  static bool is_call(std::uint32_t node) { return node % 2 == 1; }
+  static std::uint32_t op_of(std::uint32_t node) { return (node - 1) / 2; }
+  std::uint32_t tail() const { return static_cast<std::uint32_t>(next_.size() - 1); }
+  std::uint32_t first() const { return next_[kHead]; }
+  std::uint32_t next(std::uint32_t node) const { return next_[node]; }
+  bool has_return(std::uint32_t op) const { return has_return_[op]; }
+
+  void lift(std::uint32_t op) {
+    unlink(call_node(op));
+    if (has_return_[op]) unlink(call_node(op) + 1);
+  }
+  void unlift(std::uint32_t op) {
+    if (has_return_[op]) relink(call_node(op) + 1);
+    relink(call_node(op));
+  }
+
+ private:
+  void link(std::uint32_t a, std::uint32_t b) {
+    next_[a] = b;
+    prev_[b] = a;
+  }
+  void unlink(std::uint32_t node) { link(prev_[node], next_[node]); }
+  void relink(std::uint32_t node) {
+    next_[prev_[node]] = node;
+    prev_[next_[node]] = node;
+  }
+
+  std::vector<std::uint32_t> next_, prev_;
+  std::vector<bool> has_return_;
+};
+
+struct Frame {
+  std::uint32_t op;
+  State state_before;
+};
+
+// Keeps a copy of the deepest stack seen, updated incrementally: only the frames pushed since the
+// copy and the last point where the stack dipped below it are copied, so the cost is amortized
+// over the pushes.
+class Deepest {
+ public:
+  void record(const std::vector<Frame>& stack, State state, std::uint32_t blocked, SearchResult& out) {
+    if (recorded_ && stack.size() <= out.longest_prefix.size()) return;
+    recorded_ = true;
+    out.longest_prefix.resize(shared_);
+    for (std::size_t i = shared_; i < stack.size(); ++i) out.longest_prefix.push_back(stack[i].op);
+    shared_ = stack.size();
+    out.state_after_prefix = state;
+    out.blocked_op = blocked;
+  }
+  void popped(std::size_t depth) { shared_ = std::min(shared_, depth); }
+
+ private:
+  bool recorded_ = false;
+  std::size_t shared_ = 0;  // frames of the copy still equal to the stack's
+};
+
+}  // namespace
+
+SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget) {
+  assert(ops.size() < (std::size_t{1} << 31));
+  SearchResult result;
+  EntryList list(ops);
+  ConfigCache cache;
+  Deepest deepest;
+  std::vector<Frame> stack;
+  Config now{0, 0, model.init()};
+  std::size_t ok_left = std::count_if(ops.begin(), ops.end(),
+                                      [](const SearchOp& op) { return op.return_pos != kNever; });
+  constexpr std::uint64_t kBudgetPeriod = 4096;  // iterations between budget checks
+  std::uint64_t charged = 0;
+
+  std::uint32_t entry = list.first();
+  for (std::uint64_t iteration = 1; ok_left > 0; ++iteration) {
+    if (iteration % kBudgetPeriod == 0) {
+      bool within = budget.charge(cache.size() - charged);
+      charged = cache.size();
+      if (!within) {
+        result.states = cache.size();
+        return result;  // unknown
+      }
+    }
+    // Every unlinearized ok op has its return in the list, so the walk meets one before the tail.
+    assert(entry != list.tail());
+    if (EntryList::is_call(entry)) {
+      std::uint32_t op = EntryList::op_of(entry);
+      Config next = now;
+      next.toggle(op);
+      if (model.step(now.state, ops[op].call, &next.state) && cache.insert(next)) {
+        stack.push_back({op, now.state});
+        now = next;
+        list.lift(op);
+        ok_left -= list.has_return(op);
+        entry = list.first();
+      } else {
+        entry = list.next(entry);
+      }
+      continue;
+    }
+    // A return: its op should have been linearized by now. Undo the latest choice.
+    deepest.record(stack, now.state, EntryList::op_of(entry), result);
+    if (stack.empty()) {
+      result.verdict = Verdict::invalid;
+      result.states = cache.size();
+      budget.charge(cache.size() - charged);
+      return result;
+    }
+    Frame top = stack.back();
+    stack.pop_back();
+    deepest.popped(stack.size());
+    now.toggle(top.op);
+    now.state = top.state_before;
+    list.unlift(top.op);
+    ok_left += list.has_return(top.op);
+    entry = list.next(EntryList::call_node(top.op));
+  }
+  result.verdict = Verdict::valid;
+  result.states = cache.size();
+  budget.charge(cache.size() - charged);
+  return result;
+}
+
+}  // namespace faultline::checker::linear
