@@ -1,0 +1,120 @@
+// Helpers for integration tests: run the real faultline binary and look at the host.
+#pragma once
+
+#include <signal.h>
+
+#include <boost/process.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace faultline::testing {
+
+namespace bp = boost::process;
+
+struct Output {
+  int exit_code = -1;
+  std::string text;
+};
+
+// Runs a program to completion, stdout and stderr together.
+inline Output run_program(const std::string& program, const std::vector<std::string>& args) {
+  bp::ipstream out;
+  auto found = bp::search_path(program);
+  bp::child child(found.empty() ? boost::filesystem::path(program) : found, bp::args(args),
+                  (bp::std_out & bp::std_err) > out);
+  Output result;
+  for (std::string line; std::getline(out, line);) result.text += line + "\n";
+  child.wait();
+  result.exit_code = child.exit_code();
+  return result;
+}
+
+inline Output run_faultline(const std::vector<std::string>& args) {
+  return run_program(FAULTLINE_BIN, args);
+}
+
+// A fresh folder for one test's store and specs, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/faultline-test-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name) << text;
+    return (path_ / name).string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// What a run may leave on the host: faultline's namespaces, links, etcd processes, journals,
+// and the host's own iptables rules (which must never change).
+struct HostState {
+  std::string namespaces;
+  std::string links;
+  std::string servers;
+  std::string journals;
+  std::string host_iptables;
+};
+
+inline std::string lines_containing(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  std::string out;
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) out += line + "\n";
+  return out;
+}
+
+inline HostState host_state() {
+  HostState s;
+  s.namespaces = lines_containing(run_program("ip", {"netns", "list"}).text, "fl");
+  s.links = lines_containing(run_program("ip", {"-o", "link", "show"}).text, ": fl");
+  s.servers = run_program("pgrep", {"-a", "-x", "etcd"}).text;
+  if (std::filesystem::exists("/run/faultline"))
+    for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
+      s.journals += e.path().string() + "\n";
+  std::string rules;
+  std::istringstream in(run_program("iptables-save", {}).text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') rules += line + "\n";
+  s.host_iptables = rules;
+  return s;
+}
+
+// Polls `predicate` every 100 ms until it holds or `timeout` passes.
+template <class Predicate>
+bool eventually(std::chrono::seconds timeout, Predicate predicate) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return predicate();
+}
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace faultline::testing
