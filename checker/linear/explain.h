@@ -19,9 +19,10 @@ struct Failure {
 nlohmann::json op_json(const ObjectOp& op);
 
 // REQUIRES: result.verdict is invalid. `sources[i]` is the history op of `ops[i]`. Steps the
-// model again (to enumerate what the ops concurrent with the blocked one could do).
+// model again (to enumerate what the ops concurrent with the blocked one could do). `subject`
+// names the object in the reason: its key, or "the object".
 Failure explain_search(std::span<const SearchOp> ops, std::span<const ObjectOp* const> sources,
-                       const SearchResult& result, Model& model);
+                       const SearchResult& result, const std::string& subject, Model& model);
 
 Failure explain_direct(const DirectOutcome& outcome);
 

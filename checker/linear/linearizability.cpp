@@ -81,7 +81,7 @@ KeyResult search_object(const Object& object, const ModelKind& kind, const Linea
   }
   SearchResult found = search(ops, *model, budget);
   KeyResult result{found.verdict, ops.size(), found.states, 0, std::nullopt};
-  if (found.verdict == Verdict::invalid) result.failure = explain_search(ops, sources, found, *model);
+  if (found.verdict == Verdict::invalid) result.failure = explain_search(ops, sources, found, object.key.empty() ? "the object" : object.key, *model);
   return result;
 }
 

@@ -1,0 +1,26 @@
+// Random register histories that are linearizable by construction, for tests, benchmarks and
+// self-checks: a simulated client pool runs against one sequential register per key, each op
+// taking effect at a random moment between its invocation and completion.
+#pragma once
+
+#include <cstdint>
+
+#include "harness/history.h"
+
+namespace faultline::checker::linear {
+
+struct GenerateOptions {
+  std::uint64_t seed = 1;
+  std::size_t ops = 100;          // invocations
+  unsigned processes = 5;         // clients, each with one op in flight at most
+  unsigned keys = 1;              // 1: ops carry no key
+  unsigned values = 5;            // values written are 0 .. values - 1
+  double info_probability = 0;    // an op ends info (timed out); it may then take effect later
+  double read_fraction = 0.5;     // the rest is split evenly between write and cas
+};
+
+// f read (ok value: the register's value, null while absent), write (value v), cas ([old, new],
+// fail when the compare does not match). After an info, a client continues as a new process.
+History generate_register_history(const GenerateOptions& options);
+
+}  // namespace faultline::checker::linear

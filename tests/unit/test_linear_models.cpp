@@ -1,0 +1,238 @@
+// The linearizability checker on hand-built histories with known answers, one model at a time,
+// and the semantics of info ops, nil reads, initial values, keys and malformed input.
+#include <catch2/catch.hpp>
+
+#include "checker/linear/linearizability.h"
+#include "linear_builder.h"
+
+using namespace faultline;
+using namespace faultline::checker;
+using faultline::testing::HistoryBuilder;
+using faultline::testing::verdict_of;
+using nlohmann::json;
+
+TEST_CASE("linear register: a read sees the latest completed write or a concurrent one") {
+  HistoryBuilder sequential;
+  sequential.op(0, "write", 1, nullptr).op(1, "read", nullptr, 1).op(0, "write", 2, nullptr).op(1, "read", nullptr, 2);
+  CHECK(verdict_of(sequential.history(), "register") == Verdict::valid);
+
+  HistoryBuilder stale;  // the write of 2 completed before the read began
+  stale.op(0, "write", 1, nullptr).op(0, "write", 2, nullptr).op(1, "read", nullptr, 1);
+  CHECK(verdict_of(stale.history(), "register") == Verdict::invalid);
+
+  HistoryBuilder concurrent;  // the read overlaps the write of 2: either value is fine
+  concurrent.op(0, "write", 1, nullptr).invoke(0, "write", 2).invoke(1, "read").ok(1, 1).ok(0);
+  CHECK(verdict_of(concurrent.history(), "register") == Verdict::valid);
+}
+
+TEST_CASE("linear register: the register starts absent unless an initial value is given") {
+  HistoryBuilder absent;  // ok read of null: the key was absent
+  absent.op(0, "read", nullptr, nullptr).op(0, "write", 3, nullptr);
+  CHECK(verdict_of(absent.history(), "register") == Verdict::valid);
+  CHECK(verdict_of(absent.history(), "register", 0) == Verdict::invalid);
+
+  HistoryBuilder zero;
+  zero.op(0, "read", nullptr, 0);
+  CHECK(verdict_of(zero.history(), "register") == Verdict::invalid);
+  CHECK(verdict_of(zero.history(), "register", 0) == Verdict::valid);
+}
+
+TEST_CASE("linear register: nil_read_matches_any makes a nil read say nothing") {
+  HistoryBuilder history;
+  history.op(0, "write", 1, nullptr).op(1, "read", nullptr, nullptr);
+  CHECK(verdict_of(history.history(), "register") == Verdict::invalid);
+  LinearOptions options;
+  options.model = "register";
+  options.nil_read_matches_any = true;
+  CHECK(check_linearizable(history.history(), options).verdict == Verdict::valid);
+}
+
+TEST_CASE("linear cas-register: cas, failed cas, info semantics") {
+  HistoryBuilder cas;
+  cas.op(0, "write", 1, nullptr).op(1, "cas", json{1, 2}, nullptr).op(0, "read", nullptr, 2);
+  CHECK(verdict_of(cas.history(), "cas-register") == Verdict::valid);
+
+  HistoryBuilder failed;  // a failed cas never took effect
+  failed.op(0, "write", 1, nullptr).invoke(1, "cas", json{1, 2}).fail(1).op(0, "read", nullptr, 2);
+  CHECK(verdict_of(failed.history(), "cas-register") == Verdict::invalid);
+
+  HistoryBuilder bad_compare;  // an ok cas whose compare cannot match
+  bad_compare.op(0, "write", 1, nullptr).op(1, "cas", json{5, 2}, nullptr);
+  CHECK(verdict_of(bad_compare.history(), "cas-register") == Verdict::invalid);
+
+  HistoryBuilder info_noop;  // an info cas whose compare cannot match is simply a no-op
+  info_noop.op(0, "write", 1, nullptr).invoke(1, "cas", json{5, 2}).info(1).op(0, "read", nullptr, 1);
+  CHECK(verdict_of(info_noop.history(), "cas-register") == Verdict::valid);
+
+  HistoryBuilder register_cas;
+  register_cas.op(0, "cas", json{1, 2}, nullptr);
+  CHECK_THROWS_AS(verdict_of(register_cas.history(), "register"), HistoryError);
+}
+
+TEST_CASE("linear cas-register: an info write may take effect late, or never") {
+  HistoryBuilder late;  // timed out, then observed long after
+  late.invoke(0, "write", 7).info(0).op(1, "read", nullptr, nullptr).op(1, "read", nullptr, 7);
+  CHECK(verdict_of(late.history(), "cas-register") == Verdict::valid);
+
+  HistoryBuilder never;
+  never.invoke(0, "write", 7).info(0).op(1, "read", nullptr, nullptr);
+  CHECK(verdict_of(never.history(), "cas-register") == Verdict::valid);
+
+  HistoryBuilder not_before;  // but never before it was invoked
+  not_before.op(1, "read", nullptr, 7).invoke(0, "write", 7).info(0);
+  CHECK(verdict_of(not_before.history(), "cas-register") == Verdict::invalid);
+
+  HistoryBuilder once;  // and only once: it cannot be seen, overwritten, then seen again
+  once.invoke(0, "write", 7).info(0).op(1, "read", nullptr, 7).op(1, "write", 8, nullptr).op(1, "read", nullptr, 7);
+  CHECK(verdict_of(once.history(), "cas-register") == Verdict::invalid);
+
+  HistoryBuilder unfinished;  // never completed at all: the same as info
+  unfinished.invoke(0, "write", 7).op(1, "read", nullptr, 7);
+  CHECK(verdict_of(unfinished.history(), "cas-register") == Verdict::valid);
+}
+
+TEST_CASE("linear: keys are checked apart, nemesis ops ignored, the invalid key named") {
+  HistoryBuilder history;
+  history.op(0, "write", 1, nullptr, "a").op(1, "write", 2, nullptr, "b").nemesis("start-partition");
+  history.op(0, "read", nullptr, 1, "a").op(1, "read", nullptr, 1, "b");
+  LinearOptions options;
+  options.model = "kv";
+  CheckResult result = check_linearizable(history.history(), options);
+  CHECK(result.verdict == Verdict::invalid);
+  CHECK(result.details["keys"] == 2);
+  CHECK(result.details["invalid_keys"] == json{"b"});
+  CHECK(result.summary.find("key b:") != std::string::npos);
+  const json& failure = result.details["failures"][0];
+  CHECK(failure["key"] == "b");
+  CHECK(failure["blocked_op"]["index"] == 7);
+  CHECK(failure["state_after_prefix"] == "2");
+}
+
+TEST_CASE("linear: the explanation names the prefix, the blocked op and the concurrent ops") {
+  // 4 writes concurrent with nothing; then a read of 3 overlapping one write of 4.
+  HistoryBuilder history;
+  history.op(0, "write", 1, nullptr).op(0, "write", 4, nullptr);
+  history.invoke(1, "write", 4).invoke(2, "read").ok(2, 3).ok(1);
+  LinearOptions options;
+  CheckResult result = check_linearizable(history.history(), options);
+  REQUIRE(result.verdict == Verdict::invalid);
+  const json& failure = result.details["failures"][0];
+  CHECK(failure["longest_prefix"] == json{0, 2, 4});
+  CHECK(failure["blocked_op"]["f"] == "read");
+  CHECK(failure["blocked_op"]["value"] == 3);
+  REQUIRE(failure["concurrent_ops"].size() == 1);
+  CHECK(failure["concurrent_ops"][0]["index"] == 4);
+  CHECK(failure["states_before_blocked_op"] == json{"4"});
+  CHECK(result.summary ==
+        "not linearizable (cas-register): read returning 3 (op 5, process 2) cannot take effect: whatever the "
+        "order of the 1 op in flight around it, the object is 4 (longest linearizable prefix: 3 ops, after "
+        "which the object is 4)");
+}
+
+TEST_CASE("linear: malformed input throws HistoryError") {
+  HistoryBuilder unknown_f;
+  unknown_f.op(0, "increment", 1, nullptr);
+  CHECK_THROWS_AS(verdict_of(unknown_f.history(), "cas-register"), HistoryError);
+  HistoryBuilder bad_cas;
+  bad_cas.op(0, "cas", 3, nullptr);
+  CHECK_THROWS_AS(verdict_of(bad_cas.history(), "cas-register"), HistoryError);
+  HistoryBuilder two_in_flight;
+  two_in_flight.invoke(0, "read").invoke(0, "read");
+  CHECK_THROWS_AS(verdict_of(two_in_flight.history(), "cas-register"), HistoryError);
+  CHECK_THROWS_AS(verdict_of({}, "no-such-model"), HistoryError);
+  CHECK(verdict_of({}, "cas-register") == Verdict::valid);
+  CHECK(linear_model_names().size() == 9);
+}
+
+TEST_CASE("linear multi-register: txns over several registers apply atomically") {
+  HistoryBuilder ok;
+  ok.op(0, "txn", json::array({{"write", "x", 1}, {"write", "y", 1}}), nullptr);
+  ok.op(1, "txn", json::array({{"read", "x", nullptr}, {"read", "y", nullptr}}),
+        json::array({{"read", "x", 1}, {"read", "y", 1}}));
+  CHECK(verdict_of(ok.history(), "multi-register", 0) == Verdict::valid);
+
+  HistoryBuilder torn;  // a read sees half of a txn that completed before it
+  torn.op(0, "txn", json::array({{"write", "x", 1}, {"write", "y", 1}}), nullptr);
+  torn.op(1, "txn", json::array({{"read", "x", nullptr}, {"read", "y", nullptr}}),
+          json::array({{"read", "x", 1}, {"read", "y", 0}}));
+  CHECK(verdict_of(torn.history(), "multi-register", 0) == Verdict::invalid);
+
+  HistoryBuilder bad;
+  bad.op(0, "txn", json::array({{"append", "x", 1}}), nullptr);
+  CHECK_THROWS_AS(verdict_of(bad.history(), "multi-register", 0), HistoryError);
+}
+
+TEST_CASE("linear set: reads see every add completed before them") {
+  HistoryBuilder ok;
+  ok.op(0, "add", 1, nullptr).invoke(0, "add", 2).op(1, "read", nullptr, json{1}).ok(0).op(1, "read", nullptr, json{2, 1});
+  CHECK(verdict_of(ok.history(), "set") == Verdict::valid);
+
+  HistoryBuilder lost;
+  lost.op(0, "add", 1, nullptr).op(0, "add", 2, nullptr).op(1, "read", nullptr, json{2});
+  CHECK(verdict_of(lost.history(), "set") == Verdict::invalid);
+
+  HistoryBuilder shrinking;  // two concurrent adds, but the reads disagree on their order
+  shrinking.invoke(0, "add", 1).invoke(1, "add", 2);
+  shrinking.op(2, "read", nullptr, json{1}).op(3, "read", nullptr, json{2}).ok(0).ok(1);
+  CHECK(verdict_of(shrinking.history(), "set") == Verdict::invalid);
+}
+
+TEST_CASE("linear fifo-queue: dequeues return values in enqueue order") {
+  HistoryBuilder ok;
+  ok.op(0, "enqueue", 1, nullptr).op(0, "enqueue", 2, nullptr).op(1, "dequeue", nullptr, 1);
+  ok.op(1, "dequeue", nullptr, 2).op(1, "dequeue", nullptr, nullptr);
+  CHECK(verdict_of(ok.history(), "fifo-queue") == Verdict::valid);
+
+  HistoryBuilder reordered;
+  reordered.op(0, "enqueue", 1, nullptr).op(0, "enqueue", 2, nullptr).op(1, "dequeue", nullptr, 2);
+  CHECK(verdict_of(reordered.history(), "fifo-queue") == Verdict::invalid);
+
+  HistoryBuilder concurrent;  // concurrent enqueues may take effect in either order
+  concurrent.invoke(0, "enqueue", 1).invoke(1, "enqueue", 2).ok(0).ok(1).op(2, "dequeue", nullptr, 2);
+  CHECK(verdict_of(concurrent.history(), "fifo-queue") == Verdict::valid);
+
+  HistoryBuilder lost_dequeue;  // an info dequeue may have taken the head
+  lost_dequeue.op(0, "enqueue", 1, nullptr).op(0, "enqueue", 2, nullptr).invoke(1, "dequeue").info(1);
+  lost_dequeue.op(2, "dequeue", nullptr, 2);
+  CHECK(verdict_of(lost_dequeue.history(), "fifo-queue") == Verdict::valid);
+}
+
+TEST_CASE("linear mutex: one holder at a time") {
+  HistoryBuilder ok;
+  ok.op(0, "acquire", nullptr, nullptr).op(0, "release", nullptr, nullptr).op(1, "acquire", nullptr, nullptr);
+  ok.invoke(2, "acquire").fail(2);
+  CHECK(verdict_of(ok.history(), "mutex") == Verdict::valid);
+
+  HistoryBuilder twice;
+  twice.op(0, "acquire", nullptr, nullptr).op(1, "acquire", nullptr, nullptr);
+  CHECK(verdict_of(twice.history(), "mutex") == Verdict::invalid);
+}
+
+TEST_CASE("linear counter: reads within the bounds of completed and attempted adds") {
+  HistoryBuilder ok;
+  ok.op(0, "add", 1, nullptr).invoke(1, "add", 5).invoke(0, "read").ok(0, 6).info(1).op(0, "read", nullptr, 6);
+  CHECK(verdict_of(ok.history(), "counter") == Verdict::valid);
+
+  HistoryBuilder too_high;
+  too_high.op(0, "add", 1, nullptr).op(0, "read", nullptr, 2);
+  CHECK(verdict_of(too_high.history(), "counter") == Verdict::invalid);
+
+  HistoryBuilder too_low;  // an ok add completed before the read began
+  too_low.op(0, "add", 1, nullptr).op(1, "read", nullptr, 0);
+  CHECK(verdict_of(too_low.history(), "counter") == Verdict::invalid);
+
+  HistoryBuilder backwards;  // each read is in bounds, but the second sees less than the first
+  backwards.invoke(0, "add", 1).op(1, "read", nullptr, 1).op(1, "read", nullptr, 0).ok(0);
+  CHECK(verdict_of(backwards.history(), "counter") == Verdict::invalid);
+}
+
+TEST_CASE("linear unique-ids: every ok generate returns a fresh id") {
+  HistoryBuilder ok;
+  ok.op(0, "generate", nullptr, 1).op(1, "generate", nullptr, 2).invoke(2, "generate").info(2);
+  CHECK(verdict_of(ok.history(), "unique-ids") == Verdict::valid);
+  HistoryBuilder duplicate;
+  duplicate.op(0, "generate", nullptr, 1).op(1, "generate", nullptr, 1);
+  CheckResult result = check_linearizable(duplicate.history(), LinearOptions{.model = "unique-ids"});
+  CHECK(result.verdict == Verdict::invalid);
+  CHECK(result.details["failures"][0]["ops"].size() == 2);
+}
