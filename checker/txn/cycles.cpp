@@ -212,7 +212,31 @@ SpecOutcome search_spec(const Graph& g, const Spec& spec, const Deadline& deadli
 
 }  // namespace
 
-CycleSearch search_cycles(const Graph& graph, const Deadline& deadline) {
+void shortcut_realtime(std::vector<CycleStep>& steps, const RealtimeOrder& realtime_before) {
+  constexpr std::size_t kStepsMax = 4096;  // O(k^2) per pass: leave giant cycles as found
+  auto has_realtime = [&] {
+    return std::any_of(steps.begin(), steps.end(), [](auto& s) { return s.kind == kRealtime; });
+  };
+  if (steps.size() > kStepsMax || !has_realtime()) return;
+  for (bool shortened = true; shortened && steps.size() > 2;) {
+    shortened = false;
+    const std::size_t k = steps.size();
+    // Longest skip first: from node i (steps[i].from) straight to node i + d.
+    for (std::size_t d = k - 1; d >= 2 && !shortened; --d) {
+      for (std::size_t i = 0; i < k && !shortened; ++i) {
+        std::uint32_t a = steps[i].from, b = steps[(i + d) % k].from;
+        if (!realtime_before(a, b)) continue;
+        std::vector<CycleStep> next{{a, b, kRealtime}};
+        for (std::size_t j = d; j < k; ++j) next.push_back(steps[(i + j) % k]);
+        steps = std::move(next);
+        shortened = true;
+      }
+    }
+  }
+}
+
+CycleSearch search_cycles(const Graph& graph, const Deadline& deadline,
+                          const RealtimeOrder& realtime_before) {
   CycleSearch result;
   const std::vector<Spec> specs = all_specs();
   std::set<std::string> unfinished;
@@ -231,6 +255,7 @@ CycleSearch search_cycles(const Graph& graph, const Deadline& deadline) {
       if (outcome.timed_out) unfinished.insert(spec.name);
       if (!outcome.cycle) continue;
       for (CycleStep& step : *outcome.cycle) step = {nodes[step.from], nodes[step.to], step.kind};
+      shortcut_realtime(*outcome.cycle, realtime_before);
       std::string anomaly = classify(*outcome.cycle);
       if (found.insert(anomaly).second) result.cycles.push_back({anomaly, std::move(*outcome.cycle)});
     }

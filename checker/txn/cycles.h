@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,7 +42,17 @@ struct CycleSearch {
   std::size_t largest_component = 0;
 };
 
-CycleSearch search_cycles(const Graph& graph, const Deadline& deadline);
+// True iff a completed before b was invoked: the full realtime order, of which the graph holds
+// only a transitive reduction. Lets a cycle through realtime steps be shown by its shortest
+// equivalent ("T14 completed before T5351 began" rather than a chain of a dozen txns).
+using RealtimeOrder = std::function<bool(std::uint32_t a, std::uint32_t b)>;
+
+CycleSearch search_cycles(const Graph& graph, const Deadline& deadline,
+                          const RealtimeOrder& realtime_before);
+
+// Replaces segments of a cycle that has a realtime step by one realtime step wherever
+// realtime_before allows, longest segment first, keeping at least two steps.
+void shortcut_realtime(std::vector<CycleStep>& steps, const RealtimeOrder& realtime_before);
 
 // The anomaly a cycle exhibits, from the kinds of its steps: no rw edge: G0 (ww only) or G1c;
 // one: G-single; more, never two in a row: G-nonadjacent; else G2-item. Suffix -realtime if

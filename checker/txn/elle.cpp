@@ -79,7 +79,11 @@ Findings collect(const TxnHistory& h, const Inference& inf, const CycleSearch& s
 std::string first_explanation(const json& cases) {
   const json& first = cases.at(0);
   if (first.contains("steps")) {
+    constexpr std::size_t kStepsShown = 6;
     std::vector<std::string> steps = first["steps"];
+    std::size_t hidden = steps.size() > kStepsShown ? steps.size() - kStepsShown : 0;
+    steps.resize(steps.size() - hidden);
+    if (hidden) steps.push_back("… " + std::to_string(hidden) + " more steps (see details)");
     return join(steps, "; ") + ": a cycle";
   }
   return first.value("explanation", "");
@@ -116,7 +120,11 @@ CheckResult check_transactions(const History& history, const TxnOptions& options
   Graph graph(static_cast<std::uint32_t>(h.txns.size()), inf.edges);
   inf.edges = {};  // the graph holds them now; at a million txns the copy is hundreds of MB
 
-  CycleSearch search = search_cycles(graph, Deadline(options.time_limit_s));
+  auto realtime_before = [&h](std::uint32_t a, std::uint32_t b) {
+    return h.txns[a].status == TxnStatus::ok &&
+           h.txns[a].complete_position < h.txns[b].invoke_position;
+  };
+  CycleSearch search = search_cycles(graph, Deadline(options.time_limit_s), realtime_before);
   Findings f = collect(h, inf, search);
 
   std::set<std::string> forbidden = forbidden_anomalies(options.claim);
