@@ -26,6 +26,7 @@ class ListAppend {
     check_reads(out);
     check_dirty_updates(out.anomalies);
     check_internal(out.anomalies);
+    check_future_reads(out.anomalies);
     find_lost_updates(
         h_, [&](const Mop& r) { return version_read(r); },
         [&](const Mop& r) { return format_list(h_.list(r)); }, out.anomalies);
@@ -69,7 +70,9 @@ class ListAppend {
   void check_reads(Inference& out);
   void check_read(const Mop& r, Inference& out);
   void check_dirty_updates(AnomalyLog& log);
+  void check_own_order(std::uint32_t key, AnomalyLog& log);
   void check_internal(AnomalyLog& log);
+  void check_future_reads(AnomalyLog& log);
 
   const TxnHistory& h_;
   WriteIndex writes_;
@@ -208,10 +211,28 @@ void ListAppend::check_read(const Mop& r, Inference& out) {
   });
 }
 
+// A txn's appends to one key must land in the order it made them. (Appends of other txns
+// between them show up as a G0 cycle instead.)
+void ListAppend::check_own_order(std::uint32_t key, AnomalyLog& log) {
+  const auto& order = order_[key];
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    const WriteInfo* a = writes_.find(key, order[i - 1]);
+    const WriteInfo* b = writes_.find(key, order[i]);
+    if (!a || !b || h_.mops[a->mop].txn != h_.mops[b->mop].txn || a->mop < b->mop) continue;
+    std::uint32_t t = h_.mops[a->mop].txn;
+    log.add("internal", {{"txn", h_.txns[t].index}, {"key", h_.key_names[key]},
+                         {"explanation", name(t) + " appended " + std::to_string(order[i]) +
+                                             " before " + std::to_string(order[i - 1]) + " to " +
+                                             h_.key_names[key] + ", but reads show " +
+                                             format_list(order) + ": its appends were reordered"}});
+  }
+}
+
 // Dirty update: a committed append lands after a failed one, so it was applied on top of
-// state that was rolled back.
+// state that was rolled back. Each key's walk also checks its txns' own append order.
 void ListAppend::check_dirty_updates(AnomalyLog& log) {
   for (std::uint32_t key = 0; key < order_.size(); ++key) {
+    check_own_order(key, log);
     std::uint32_t aborted = kNone;  // the failed writer since the last committed one
     for (std::int64_t v : order_[key]) {
       std::uint32_t w = writer(key, v);
@@ -268,6 +289,29 @@ void ListAppend::check_internal(AnomalyLog& log) {
       } else {
         state.push_back({m.key, true, {list.begin(), list.end()}});
       }
+    }
+  }
+}
+
+// Future read: a txn reads an element it only appends later. No edge shows it (a txn never
+// depends on itself), yet it is a one-txn G1c: information flowed backwards.
+void ListAppend::check_future_reads(AnomalyLog& log) {
+  for (std::uint32_t t = 0; t < h_.txns.size(); ++t) {
+    if (!ok(h_, t)) continue;
+    auto mops = h_.mops_of(t);
+    for (std::size_t j = 0; j < mops.size(); ++j) {
+      if (mops[j].kind != MopKind::append) continue;
+      auto read = std::find_if(mops.begin(), mops.begin() + j, [&](const Mop& r) {
+        auto list = h_.list(r);
+        return r.kind == MopKind::read && r.key == mops[j].key &&
+               std::find(list.begin(), list.end(), mops[j].value) != list.end();
+      });
+      if (read == mops.begin() + j) continue;
+      log.add("future-read", {{"txn", h_.txns[t].index}, {"key", h_.key_names[read->key]},
+                              {"explanation", read_text(*read) + " includes " +
+                                                  std::to_string(mops[j].value) +
+                                                  ", which it appends only later"}});
+      break;
     }
   }
 }

@@ -19,7 +19,7 @@ struct Model {
 const std::vector<Model>& table() {
   static const std::vector<Model> models = {
       {"read-uncommitted", {}, {"G0", "duplicate-elements", "garbage-read"}},
-      {"read-committed", {"read-uncommitted"}, {"G1a", "G1b", "G1c", "incompatible-order", "dirty-update"}},
+      {"read-committed", {"read-uncommitted"}, {"G1a", "G1b", "G1c", "future-read", "incompatible-order", "dirty-update"}},
       {"repeatable-read", {"read-committed"}, {"G-single", "G-nonadjacent", "G2-item", "lost-update"}},
       {"snapshot-isolation", {"read-committed"}, {"internal", "G-single", "G-nonadjacent", "lost-update"}},
       {"serializable", {"repeatable-read", "snapshot-isolation"}, {}},

@@ -148,7 +148,7 @@ void RwRegister::check_reads(Inference& out) {
     if (w == kNone) {
       out.warnings.push_back(read + ", a value no transaction in the history wrote");
     } else if (w == t) {
-      report("internal", read + " before writing that value itself");
+      report("future-read", read + " before writing that value itself");
     } else if (h_.txns[w].status == TxnStatus::fail) {
       report("G1a", read + ", written by " + name(w) + ", which failed (aborted read)");
     } else {
