@@ -1,0 +1,27 @@
+// Histories of a correct store, for tests and benchmarks: a simulated strictly serializable
+// list-append database under concurrent clients. Seeded, so every history is reproducible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "harness/history.h"
+
+namespace faultline::checker::txn {
+
+struct SimulationOptions {
+  std::size_t txn_count = 1000;
+  std::size_t concurrency = 20;         // clients; each runs one txn at a time
+  std::size_t active_keys = 100;        // keys in use at once
+  std::size_t appends_per_key_max = 16; // then the key retires for a fresh one: reads stay short
+  std::size_t mops_per_txn_max = 4;
+  double fail_probability = 0.02;       // the txn does not take effect
+  double info_probability = 0.01;       // outcome unknown: takes effect half the time
+  std::uint64_t seed = 1;
+};
+
+// Each txn takes effect atomically when it completes, so the history is strict serializable.
+// An info txn's client continues as a fresh process (process + concurrency), as in Jepsen.
+History simulate_list_append(const SimulationOptions& options);
+
+}  // namespace faultline::checker::txn

@@ -1,0 +1,296 @@
+// Hand-built histories, one per anomaly, with known answers. Ops without an invocation are
+// instantaneous at their position (so realtime order is history order); tests of data
+// anomalies claim plain serializable unless the weaker models are the point.
+#include <catch2/catch.hpp>
+
+#include "tests/unit/txn_test_support.h"
+
+using namespace faultline;
+using namespace faultline::test;
+using checker::Verdict;
+
+namespace {
+
+Verdict verdict(const std::string& edn, const std::string& claim,
+                const std::string& workload = "list-append") {
+  return check_edn(edn, claim, workload).verdict;
+}
+
+}  // namespace
+
+TEST_CASE("txn: a serial list-append history is strict serializable") {
+  const char* h = R"(
+    {:process 0 :type :invoke :f :txn :value [[:append :x 1] [:r :y nil]]}
+    {:process 0 :type :ok     :f :txn :value [[:append :x 1] [:r :y []]]}
+    {:process 1 :type :invoke :f :txn :value [[:r :x nil] [:append :y 2]]}
+    {:process 1 :type :ok     :f :txn :value [[:r :x [1]] [:append :y 2]]}
+    {:process 0 :type :invoke :f :txn :value [[:append :x 3] [:r :x nil] [:r :y nil]]}
+    {:process 0 :type :ok     :f :txn :value [[:append :x 3] [:r :x [1 3]] [:r :y [2]]]}
+    {:process 2 :type :invoke :f :txn :value [[:append :x 4]]}
+    {:process 2 :type :fail   :f :txn :value [[:append :x 4]]})";
+  auto r = check_edn(h, "strict-serializable");
+  CHECK(r.verdict == Verdict::valid);
+  CHECK(anomaly_types(r).empty());
+  CHECK(r.details["strongest_satisfied"] == nlohmann::json::array({"strict-serializable"}));
+  CHECK(r.details["txns"]["in_graph"] == 3);
+}
+
+TEST_CASE("txn: G0, write cycle") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:append :y 1]]}
+    {:process 1 :type :ok :value [[:append :x 2] [:append :y 2]]}
+    {:process 2 :type :ok :value [[:r :x [1 2]] [:r :y [2 1]]]})";
+  auto r = check_edn(h, "read-uncommitted");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G0"));
+  auto cycle = r.details["anomalies"]["G0"][0];
+  CHECK(cycle["edges"] == nlohmann::json::array({"ww", "ww"}));
+  CHECK(cycle["steps"][0].get<std::string>().find("appended") != std::string::npos);
+  CHECK(r.details["not"] == nlohmann::json::array({"read-uncommitted"}));
+}
+
+TEST_CASE("txn: G1a, aborted read") {
+  const char* h = R"(
+    {:process 0 :type :fail :value [[:append :x 1]]}
+    {:process 1 :type :ok   :value [[:r :x [1]]]})";
+  CHECK(verdict(h, "read-uncommitted") == Verdict::valid);
+  auto r = check_edn(h, "read-committed");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(anomaly_types(r) == std::vector<std::string>{"G1a"});
+  CHECK(r.summary.find("failed") != std::string::npos);
+}
+
+TEST_CASE("txn: G1b, intermediate read") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:append :x 2]]}
+    {:process 1 :type :ok :value [[:r :x [1]]]})";
+  auto r = check_edn(h, "read-committed");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G1b"));
+}
+
+TEST_CASE("txn: G1c, circular information flow") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:r :y [1]]]}
+    {:process 1 :type :ok :value [[:append :y 1] [:r :x [1]]]})";
+  auto r = check_edn(h, "read-committed");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G1c"));
+  CHECK(!has_anomaly(r, "G0"));
+}
+
+TEST_CASE("txn: G-single, read skew: read committed holds, snapshot isolation does not") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:append :y 1]]}
+    {:process 1 :type :ok :value [[:r :x [1]] [:r :y []]]})";
+  CHECK(verdict(h, "read-committed") == Verdict::valid);
+  auto r = check_edn(h, "snapshot-isolation");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G-single"));
+  auto steps = r.details["anomalies"]["G-single"][0]["steps"];
+  REQUIRE(steps.size() == 2);
+  std::string all = steps[0].get<std::string>() + steps[1].get<std::string>();
+  CHECK(all.find("read T0's append of 1 to x") != std::string::npos);
+  CHECK(all.find("missed T0's append of 1") != std::string::npos);
+  CHECK(r.details["not"] == nlohmann::json::array({"repeatable-read", "snapshot-isolation"}));
+}
+
+TEST_CASE("txn: G2-item, write skew: snapshot isolation holds, repeatable read does not") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:r :x []] [:append :y 1]]}
+    {:process 1 :type :ok :value [[:r :y []] [:append :x 1]]})";
+  CHECK(verdict(h, "snapshot-isolation") == Verdict::valid);
+  auto r = check_edn(h, "repeatable-read");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G2-item"));
+  CHECK(r.details["anomalies"]["G2-item"][0]["edges"] == nlohmann::json::array({"rw", "rw"}));
+}
+
+TEST_CASE("txn: G-nonadjacent: rw edges never adjacent, forbidden by snapshot isolation") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:r :x []] [:r :w [1]]]}
+    {:process 1 :type :ok :value [[:append :x 1] [:append :y 1]]}
+    {:process 2 :type :ok :value [[:r :y [1]] [:r :z []]]}
+    {:process 3 :type :ok :value [[:append :z 1] [:append :w 1]]})";
+  CHECK(verdict(h, "read-committed") == Verdict::valid);
+  auto r = check_edn(h, "snapshot-isolation");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G-nonadjacent"));
+}
+
+TEST_CASE("txn: internal inconsistency") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:r :x []]]}
+    {:process 1 :type :ok :value [[:r :y [5]] [:append :y 6] [:r :y [5]]]}
+    {:process 2 :type :ok :value [[:append :y 5]]})";
+  auto r = check_edn(h, "serializable");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(r.details["anomaly_counts"]["internal"] == 2);
+  CHECK(verdict(h, "read-committed") == Verdict::valid);
+}
+
+TEST_CASE("txn: incompatible orders of one key") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1]]}
+    {:process 1 :type :ok :value [[:append :x 2]]}
+    {:process 2 :type :ok :value [[:r :x [1 2]]]}
+    {:process 3 :type :ok :value [[:r :x [2]]]})";
+  auto r = check_edn(h, "read-committed");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "incompatible-order"));
+}
+
+TEST_CASE("txn: duplicate elements in a read") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1]]}
+    {:process 1 :type :ok :value [[:r :x [1 1]]]})";
+  auto r = check_edn(h, "read-uncommitted");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "duplicate-elements"));
+}
+
+TEST_CASE("txn: lost update") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 0]]}
+    {:process 1 :type :ok :value [[:r :x [0]] [:append :x 1]]}
+    {:process 2 :type :ok :value [[:r :x [0]] [:append :x 2]]}
+    {:process 3 :type :ok :value [[:r :x [0 1 2]]]})";
+  auto r = check_edn(h, "snapshot-isolation");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "lost-update"));
+  CHECK(verdict(h, "read-committed") == Verdict::valid);
+}
+
+TEST_CASE("txn: dirty update and garbage reads") {
+  const char* dirty = R"(
+    {:process 0 :type :fail :value [[:append :x 1]]}
+    {:process 1 :type :ok   :value [[:append :x 2]]}
+    {:process 2 :type :ok   :value [[:r :x [1 2]]]})";
+  auto r = check_edn(dirty, "read-committed");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "dirty-update"));
+  CHECK(has_anomaly(r, "G1a"));
+
+  const char* garbage = R"({:process 0 :type :ok :value [[:r :x [9]]]})";
+  auto g = check_edn(garbage, "read-uncommitted");
+  CHECK(g.verdict == Verdict::invalid);
+  CHECK(has_anomaly(g, "garbage-read"));
+}
+
+TEST_CASE("txn: realtime and process variants need the strong models") {
+  // T1 completes before T2 starts, yet T2 misses T1's append: fine for serializable only.
+  const char* realtime = R"(
+    {:process 0 :type :invoke :value [[:append :x 1]]}
+    {:process 0 :type :ok     :value [[:append :x 1]]}
+    {:process 1 :type :invoke :value [[:r :x nil]]}
+    {:process 1 :type :ok     :value [[:r :x []]]})";
+  CHECK(verdict(realtime, "serializable") == Verdict::valid);
+  CHECK(verdict(realtime, "strong-session-serializable") == Verdict::valid);
+  auto r = check_edn(realtime, "strict-serializable");
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G-single-realtime"));
+  CHECK(r.details["anomalies"]["G-single-realtime"][0]["steps"][0].get<std::string>().find(
+            "completed") != std::string::npos);
+
+  std::string same_process = realtime;
+  same_process.replace(same_process.find(":process 1"), 10, ":process 0");
+  same_process.replace(same_process.find(":process 1"), 10, ":process 0");
+  auto p = check_edn(same_process, "strong-session-serializable");
+  CHECK(p.verdict == Verdict::invalid);
+  CHECK(has_anomaly(p, "G-single-process"));
+}
+
+TEST_CASE("txn: info txns count only when observed") {
+  const char* h = R"(
+    {:process 0 :type :invoke :value [[:append :x 1]]}
+    {:process 0 :type :info   :value [[:append :x 1]]}
+    {:process 1 :type :invoke :value [[:append :x 2]]}
+    {:process 1 :type :info   :value [[:append :x 2]]}
+    {:process 2 :type :invoke :value [[:r :x nil]]}
+    {:process 2 :type :ok     :value [[:r :x [1]]]})";
+  auto r = check_edn(h, "strict-serializable");
+  CHECK(r.verdict == Verdict::valid);
+  CHECK(r.details["txns"]["in_graph"] == 2);
+}
+
+TEST_CASE("txn: malformed histories are rejected with a clear message") {
+  auto rejects = [](const std::string& edn, const std::string& needle) {
+    try {
+      check_edn(edn, "serializable");
+      FAIL("expected HistoryError");
+    } catch (const HistoryError& e) {
+      INFO(e.what());
+      CHECK(std::string(e.what()).find(needle) != std::string::npos);
+    }
+  };
+  rejects(R"({:process 0 :type :ok :value [[:append :x]]})", "[f key value]");
+  rejects(R"({:process 0 :type :ok :value [[:write :x 1]]})", "unknown micro-op");
+  rejects(R"({:process 0 :type :ok :value [[:append :x "a"]]})", "integers");
+  rejects(R"({:process 0 :type :ok :value [[:append :x 1]]}
+             {:process 1 :type :ok :value [[:append :x 1]]})", "twice");
+  rejects(R"({:process 0 :type :invoke :value [[:append :x 1]]}
+             {:process 0 :type :invoke :value [[:append :x 2]]})", "in flight");
+  CHECK_THROWS_AS(checker::check_transactions({}, {"list-append", "linearizable", 0}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("txn: rw-register anomalies and inference") {
+  const std::string rw = "rw-register";
+  const char* serial = R"(
+    {:process 0 :type :ok :value [[:w :x 1] [:r :y nil]]}
+    {:process 1 :type :ok :value [[:r :x 1] [:w :y 2]]}
+    {:process 0 :type :ok :value [[:r :y 2] [:r :x 1] [:w :x 3]]})";
+  CHECK(verdict(serial, "strict-serializable", rw) == Verdict::valid);
+
+  // Read skew through the initial state: T2 saw x=1 but y=nil although T1 wrote both.
+  const char* skew = R"(
+    {:process 0 :type :ok :value [[:w :x 1] [:w :y 1]]}
+    {:process 1 :type :ok :value [[:r :x 1] [:r :y nil]]})";
+  auto r = check_edn(skew, "snapshot-isolation", rw);
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, "G-single"));
+  CHECK(r.details["anomalies"]["G-single"][0]["steps"].dump().find("initial state") !=
+        std::string::npos);
+
+  const char* aborted = R"(
+    {:process 0 :type :fail :value [[:w :x 1]]}
+    {:process 1 :type :ok   :value [[:r :x 1]]})";
+  CHECK(has_anomaly(check_edn(aborted, "read-committed", rw), "G1a"));
+
+  const char* intermediate = R"(
+    {:process 0 :type :ok :value [[:w :x 1] [:w :x 2]]}
+    {:process 1 :type :ok :value [[:r :x 1]]})";
+  CHECK(has_anomaly(check_edn(intermediate, "read-committed", rw), "G1b"));
+
+  const char* internal = R"({:process 0 :type :ok :value [[:w :x 1] [:r :x 2]]}
+                            {:process 1 :type :ok :value [[:w :x 2]]})";
+  CHECK(has_anomaly(check_edn(internal, "serializable", rw), "internal"));
+
+  const char* lost = R"(
+    {:process 0 :type :ok :value [[:r :x nil] [:w :x 1]]}
+    {:process 1 :type :ok :value [[:r :x nil] [:w :x 2]]})";
+  auto l = check_edn(lost, "snapshot-isolation", rw);
+  CHECK(l.verdict == Verdict::invalid);
+  CHECK(has_anomaly(l, "lost-update"));
+
+  // Each read the other's write: circular information flow.
+  const char* g1c = R"(
+    {:process 0 :type :ok :value [[:w :x 1] [:r :y 5]]}
+    {:process 1 :type :ok :value [[:r :x 1] [:w :y 5]]})";
+  CHECK(has_anomaly(check_edn(g1c, "read-committed", rw), "G1c"));
+
+  // Writes follow reads: T1 read x=1 then wrote x=2, so 1 < 2. T2 read x=1 (so T2 rw T1)
+  // and T1's y=3 (T1 wr T2): a G-single cycle.
+  const char* wfr = R"(
+    {:process 0 :type :ok :value [[:w :x 1]]}
+    {:process 1 :type :ok :value [[:r :x 1] [:w :x 2] [:w :y 3]]}
+    {:process 2 :type :ok :value [[:r :x 1] [:r :y 3]]})";
+  auto w = check_edn(wfr, "snapshot-isolation", rw);
+  CHECK(has_anomaly(w, "G-single"));
+  CHECK(w.details["anomalies"]["G-single"][0]["steps"].dump().find("overwrote") != std::string::npos);
+
+  const char* garbage = R"({:process 0 :type :ok :value [[:r :x 7]]})";
+  auto g = check_edn(garbage, "strict-serializable", rw);
+  CHECK(g.verdict == Verdict::valid);
+  CHECK(g.details["warning_count"] == 1);
+}
