@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "checker/linear/linearizability.h"
+#include "checker/txn/elle.h"
 #include "harness/log.h"
 #include "harness/node_control.h"
 #include "harness/runner.h"
@@ -55,23 +56,47 @@ struct CheckArgs {
   bool json_output = false;
   std::string initial_value;
   std::string nil_read = "absent";
+  std::string claim = "strict-serializable";
 };
+
+const std::vector<std::string> kTxnWorkloads = {"list-append", "rw-register"};
+
+bool is_txn_model(const std::string& model) {
+  return std::find(kTxnWorkloads.begin(), kTxnWorkloads.end(), model) != kTxnWorkloads.end();
+}
+
+std::vector<std::string> all_check_models() {
+  auto models = checker::linear_model_names();
+  models.insert(models.end(), kTxnWorkloads.begin(), kTxnWorkloads.end());
+  return models;
+}
+
+// Linearizability for single-object models, Elle's cycle search for transactional ones.
+checker::CheckResult check_one(const History& history, const CheckArgs& args) {
+  if (is_txn_model(args.model)) {
+    checker::TxnOptions options;
+    options.workload = args.model;
+    options.claim = args.claim;
+    options.time_limit_s = args.time_limit_s;
+    return checker::check_transactions(history, options);
+  }
+  checker::LinearOptions options;
+  options.model = args.model;
+  options.time_limit_s = args.time_limit_s;
+  options.nil_read_matches_any = args.nil_read == "any";
+  if (!args.initial_value.empty()) {
+    options.initial_value = json::parse(args.initial_value, nullptr, false);
+    if (options.initial_value.is_discarded())
+      options.initial_value = args.initial_value;  // a bare word: a string value
+  }
+  return checker::check_linearizable(history, options);
+}
 
 int check_command(const CheckArgs& args) {
   checker::Verdict worst = checker::Verdict::valid;
   json all = json::array();
   for (const auto& file : args.files) {
-    History history = read_history(file);
-    checker::LinearOptions options;
-    options.model = args.model;
-    options.time_limit_s = args.time_limit_s;
-    options.nil_read_matches_any = args.nil_read == "any";
-    if (!args.initial_value.empty()) {
-      options.initial_value = json::parse(args.initial_value, nullptr, false);
-      if (options.initial_value.is_discarded())
-        options.initial_value = args.initial_value;  // a bare word: a string value
-    }
-    checker::CheckResult result = checker::check_linearizable(history, options);
+    checker::CheckResult result = check_one(read_history(file), args);
     worst = checker::worst(worst, result.verdict);
     if (args.json_output) {
       json j = checker::to_json(result);
@@ -112,14 +137,18 @@ int main(int argc, char** argv) {
   CheckArgs check;
   auto* check_cmd = app.add_subcommand("check", "Check recorded histories (JSONL, JSON or EDN)");
   check_cmd->add_option("history", check.files, "History files")->required();
-  check_cmd->add_option("--model", check.model, "Model to check against")
-      ->check(CLI::IsMember(checker::linear_model_names()))
+  check_cmd->add_option("--model", check.model, "Model: a single-object model or list-append / rw-register")
+      ->check(CLI::IsMember(all_check_models()))
       ->capture_default_str();
   check_cmd->add_option("--time-limit", check.time_limit_s, "Seconds per file; past it: unknown");
   check_cmd->add_flag("--json", check.json_output, "Print results as JSON");
   check_cmd->add_option("--initial-value", check.initial_value, "Register value before any write");
   check_cmd->add_option("--nil-read", check.nil_read, "absent: a nil read means absent; any: matches any value")
       ->check(CLI::IsMember({"absent", "any"}));
+
+  check_cmd->add_option("--claim", check.claim, "Transactions: the isolation level claimed")
+      ->check(CLI::IsMember(checker::txn_model_names()))
+      ->capture_default_str();
 
   bool clean_all = false;
   auto* clean_cmd = app.add_subcommand("clean", "Remove what crashed or killed runs left behind");
