@@ -1,0 +1,177 @@
+// Fault windows, per-phase availability and latency, anomalies and gaps on hand-built histories.
+#include <catch2/catch.hpp>
+
+#include "reports/analysis.h"
+#include "tests/unit/report_test_support.h"
+
+using namespace faultline;
+using namespace faultline::report;
+using namespace faultline::testing;
+
+namespace {
+
+std::int64_t invoke_index(const History& h, std::int64_t process, const std::string& f) {
+  for (const auto& op : h)
+    if (op.process == process && op.f == f && op.type == OpType::invoke) return op.index;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("report: fault windows run from a start's info to the matching stop's info") {
+  History h = HistoryBuilder()
+                  .op(0, "read", "k1", 0, 1, OpType::ok, 1)
+                  .nemesis("start-partition", 10, partition_value("n3"))
+                  .nemesis("stop-partition", 20, {{"healed", "all nodes"}})
+                  .nemesis("start-kill", 25, nullptr, "kill failed: no such process")  // failed start: no window
+                  .nemesis("start-pause", 30, {{"description", "pause n2"}})
+                  .op(0, "read", "k1", 40, 41, OpType::ok, 1)
+                  .build();
+  auto windows = fault_windows(h);
+  REQUIRE(windows.size() == 2);
+  CHECK(windows[0].fault == "partition");
+  CHECK(windows[0].start_ns == 10 * kMs);
+  CHECK(windows[0].end_ns == 20 * kMs);
+  CHECK(windows[0].healed);
+  CHECK(windows[0].description() == "one n3 isolated");
+  CHECK(windows[1].fault == "pause");
+  CHECK_FALSE(windows[1].healed);
+  CHECK(windows[1].end_ns == 41 * kMs);  // never stopped: open until the history ends
+  CHECK(window_at(windows, 15 * kMs) == &windows[0]);
+  CHECK(window_at(windows, 20 * kMs) == nullptr);  // the stop heals it
+  CHECK(window_at(windows, 5 * kMs) == nullptr);
+  CHECK(window_at(windows, 35 * kMs) == &windows[1]);
+}
+
+TEST_CASE("report: availability and latency are split by the phase in force at invocation") {
+  History h = HistoryBuilder()
+                  .op(0, "write", "k1", 0, 1, OpType::ok, 1)
+                  .op(1, "write", "k1", 1, 3, OpType::ok, 2)
+                  .op(0, "read", "k1", 2, 5, OpType::ok, 2)
+                  .op(1, "read", "k1", 4, 8, OpType::ok, 2)
+                  .op(0, "cas", "k1", 6, 7, OpType::fail, nlohmann::json::array({0, 1}))
+                  .nemesis("start-partition", 10, partition_value("n3"))
+                  .op(0, "read", "k1", 9.5, 12, OpType::ok, 2)  // invoked before the window: healthy
+                  .op(1, "write", "k1", 11, 21, OpType::ok, 3)   // invoked inside: partition, 10 ms
+                  .op(0, "read", "k1", 13, 14.5, OpType::info)
+                  .op(2, "write", "k0", 15, -1, OpType::info, 4)  // never completed
+                  .nemesis("stop-partition", 30)
+                  .op(3, "read", "k1", 40, 41, OpType::ok, 3)
+                  .build();
+  auto phases = phase_figures(h, fault_windows(h));
+  REQUIRE(phases.size() == 2);
+  const PhaseFigures& healthy = phases[0];
+  const PhaseFigures& partition = phases[1];
+  CHECK(healthy.phase == "healthy");
+  CHECK(healthy.ok == 6);
+  CHECK(healthy.fail == 1);
+  CHECK(healthy.info == 0);
+  CHECK(healthy.latency_ns_p50 == 2 * kMs);  // latencies 1, 1, 2, 2.5, 3, 4 ms: index 2.5 truncated
+  CHECK(healthy.latency_ns_p99 == 3 * kMs);      // index 0.99 * 5 = 4 (truncated)
+  CHECK(partition.phase == "partition");
+  CHECK(partition.windows == 1);
+  CHECK(partition.ok == 1);
+  CHECK(partition.info == 2);  // an info and a never-completed op
+  CHECK(partition.ok_share() == Approx(1.0 / 3));
+  CHECK(partition.info_share() == Approx(2.0 / 3));
+  CHECK(partition.latency_ns_p50 == 10 * kMs);
+  CHECK(partition.duration_s == Approx(0.020));
+  CHECK(healthy.duration_s == Approx(0.021));  // 41 ms in all, 20 under the partition
+}
+
+TEST_CASE("report: a phase with no ok op has no latency figures") {
+  History h = HistoryBuilder()
+                  .nemesis("start-partition", 1, partition_value("n1"))
+                  .op(0, "read", "k1", 2, 3, OpType::fail)
+                  .nemesis("stop-partition", 5)
+                  .build();
+  auto phases = phase_figures(h, fault_windows(h));
+  REQUIRE(phases.size() == 2);
+  CHECK(phases[1].latency_ns_p99 == -1);
+  CHECK(phases[0].total() == 0);
+  CHECK(phases[0].ok_share() == 0);
+}
+
+TEST_CASE("report: a linearizability failure becomes an anomaly with its ops, node and partition side") {
+  History h = HistoryBuilder()
+                  .op(0, "write", "k1", 0, 5, OpType::ok, 3)
+                  .nemesis("start-partition", 10, partition_value("n3"))
+                  .op(1, "write", "k1", 12, 15, OpType::ok, 4)
+                  .op(2, "read", "k1", 20, 22, OpType::ok, 3, "n3")
+                  .nemesis("stop-partition", 50)
+                  .build();
+  std::int64_t read = invoke_index(h, 2, "read");
+  nlohmann::json failure = {
+      {"key", "k1"},
+      {"reason", "read returning 3 (op " + std::to_string(read) + ", process 2) cannot take effect"},
+      {"blocked_op", {{"index", read}, {"f", "read"}, {"process", 2}}},
+      {"concurrent_ops", nlohmann::json::array()},
+      {"longest_prefix", {invoke_index(h, 0, "write"), invoke_index(h, 1, "write")}}};
+  nlohmann::json results = results_for("invalid", {linear_check("invalid", {failure})});
+  auto anomalies = collect_anomalies(results, h, fault_windows(h));
+  REQUIRE(anomalies.size() == 1);
+  const Anomaly& a = anomalies[0];
+  CHECK(a.type == "nonlinearizable-read");
+  CHECK(a.key == "k1");
+  CHECK(a.focus == read);
+  CHECK(a.ops.size() == 3);  // the blocked read and the two writes before it, in time order
+  CHECK(a.ops.back() == read);
+  CHECK(a.headline.rfind("key k1: read returning 3", 0) == 0);
+  CHECK(a.context.find("during partition \"one n3 isolated\"") != std::string::npos);
+  CHECK(a.context.find("n3 could not reach n1, n2 (minority side, 1 of 3 nodes)") != std::string::npos);
+  REQUIRE(a.sentences.size() == 3);
+  CHECK(a.sentences[1].find("write k1 4") != std::string::npos);
+}
+
+TEST_CASE("report: Elle anomalies keep their cycle steps; completion indexes map to their ops") {
+  History h = HistoryBuilder()
+                  .op(0, "txn", "", 0, 2, OpType::ok, nlohmann::json::array())
+                  .op(1, "txn", "", 1, 3, OpType::ok, nlohmann::json::array())
+                  .build();
+  std::int64_t t0_done = 2, t1_invoke = 1;  // entries: invoke0, invoke1, ok0, ok1
+  nlohmann::json check = {{"checker", "elle-list-append"},
+                          {"model", "serializable"},
+                          {"verdict", "invalid"},
+                          {"details",
+                           {{"forbidden_found", {"G-single"}},
+                            {"anomaly_counts", {{"G-single", 1}}},
+                            {"anomalies",
+                             {{"G-single",
+                               {{{"cycle", {t0_done, t1_invoke, t0_done}},
+                                 {"steps", {"T0 < T1 because T1 read x = [1]", "T1 < T0 because T0 did not see 2"}}}}}}}}}};
+  auto anomalies = collect_anomalies(results_for("invalid", {check}), h, {});
+  REQUIRE(anomalies.size() == 1);
+  CHECK(anomalies[0].type == "G-single");
+  CHECK(anomalies[0].ops == std::vector<std::int64_t>{0, 1});
+  CHECK(anomalies[0].sentences.front() == "T0 < T1 because T1 read x = [1].");
+  CHECK(anomalies[0].headline.find("forbidden by the claim") != std::string::npos);
+}
+
+TEST_CASE("report: what was not exercised names missing faults, limitations and unknown outcomes") {
+  RunData run;
+  run.spec_text = kUnitSpec;
+  run.history = HistoryBuilder()
+                    .nemesis("start-partition", 1, partition_value("n1"))
+                    .op(0, "read", "k1", 2, 3, OpType::ok, 1)
+                    .op(1, "cas", "k1", 2, 4, OpType::info, nlohmann::json::array({1, 2}))
+                    .nemesis("stop-partition", 5)
+                    .build();
+  run.results = results_for("valid", {linear_check("valid")});
+  Analysis a = analyze(run);
+  CHECK(a.faults_injected == std::vector<std::string>{"partition"});
+  auto find = [&](const std::string& what) -> std::string {
+    for (const auto& n : a.not_exercised)
+      if (n.what == what) return n.why;
+    return "(absent)";
+  };
+  CHECK(find("packet-loss faults") == "not in the spec's nemesis faults");
+  CHECK(find("clock faults").find("clock faults not effective on etcd") != std::string::npos);
+  CHECK(find("partition faults") == "(absent)");
+  CHECK(find("1 op with unknown outcome").find("1 timed out") != std::string::npos);
+  CHECK(find("successful cas ops") == "all 1 invocation failed or timed out");
+  REQUIRE(a.answers.size() == 4);
+  CHECK(a.answers[0].answer.find("Linearizable") == 0);
+  CHECK(a.answers[1].answer.find("During 1 partition window") == 0);
+  CHECK(a.answers[2].answer.find("Per key: 2 keys") == 0);
+  CHECK(a.answers[3].answer.find("packet-loss faults") != std::string::npos);
+}
