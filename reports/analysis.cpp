@@ -271,27 +271,33 @@ std::string strongest_model_answer(const json& results) {
   return join(parts, " ");
 }
 
+std::string per_s(double rate) { return std::to_string(static_cast<std::int64_t>(rate + 0.5)) + " ok ops/s"; }
+
 std::string faults_answer(const Analysis& a) {
   if (a.faults_injected.empty()) return "No fault was injected in this run: it says nothing about behaviour under faults.";
   const PhaseFigures& healthy = a.phases.front();
   std::vector<std::string> parts;
-  for (std::size_t i = 1; i < a.phases.size(); ++i) {
-    const PhaseFigures& p = a.phases[i];
+  for (const auto& fault : a.faults_injected) {
+    const PhaseFigures& p = *find_phase(a, fault);
+    double ratio = healthy.ok_per_s() > 0 ? p.ok_per_s() / healthy.ok_per_s() : 1;
+    std::string availability = ratio < 0.5 ? "largely unavailable" : ratio < 0.9 ? "partly unavailable" : "available";
+    std::string text = "During " + count_of(p.windows, fault + " window") + " (" +
+                       format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) + " in all) the system was " +
+                       availability + ": " + per_s(p.ok_per_s()) + " against " + per_s(healthy.ok_per_s()) +
+                       " when healthy; of the ops invoked, " + format_percent(p.ok_share()) + " ok (healthy " +
+                       format_percent(healthy.ok_share()) + "), " + format_percent(p.fail_share()) + " failed, " +
+                       format_percent(p.info_share()) + " timed out with unknown outcome; p99 latency " +
+                       format_ms(p.latency_ns_p99) + " (healthy " + format_ms(healthy.latency_ns_p99) + ").";
+    if (const PhaseFigures* after = find_phase(a, "after " + fault)) {
+      text += " In the " + format_s(kAfterHeal_ns) + " after each heal: " + per_s(after->ok_per_s()) + ", " +
+              format_percent(after->info_share()) + " timed out, p99 " + format_ms(after->latency_ns_p99) + ".";
+    }
     int anomalies_in = 0;
     for (const auto& an : a.anomalies)
-      if (an.context.find("during " + p.phase) != std::string::npos) ++anomalies_in;
-    std::string availability =
-        p.ok_share() + 0.2 < healthy.ok_share() ? "largely unavailable"
-        : p.ok_share() + 0.02 < healthy.ok_share() ? "partly unavailable"
-                                                   : "as available as when healthy";
-    std::string text = "During " + count_of(p.windows, p.phase + " window") + " (" + format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) +
-                       " in all) the system was " + availability + ": " + format_percent(p.ok_share()) +
-                       " of ops ok (healthy: " + format_percent(healthy.ok_share()) + "), " +
-                       format_percent(p.fail_share()) + " failed, " + format_percent(p.info_share()) +
-                       " timed out with unknown outcome; p99 latency " + format_ms(p.latency_ns_p99) +
-                       " (healthy: " + format_ms(healthy.latency_ns_p99) + ").";
+      if (an.context.find("during " + fault + " ") != std::string::npos) ++anomalies_in;
     if (anomalies_in > 0)
-      text += " " + count_of(anomalies_in, "anomaly") + " fell in these windows: answers no linearization explains (e.g. stale reads from a node cut off from the majority).";
+      text += " " + count_of(anomalies_in, "anomaly") + " had its op inside these windows: answers that no "
+              "linearization explains, such as stale reads from a node cut off from the majority.";
     else
       text += " No anomaly fell in these windows.";
     parts.push_back(text);
@@ -372,27 +378,55 @@ const FaultWindow* window_at(const std::vector<FaultWindow>& windows, std::int64
   return nullptr;
 }
 
+const PhaseFigures* find_phase(const Analysis& a, const std::string& phase) {
+  for (const auto& p : a.phases)
+    if (p.phase == phase) return &p;
+  return nullptr;
+}
+
+double PhaseFigures::ok_per_s() const { return duration_s > 0 ? static_cast<double>(ok) / duration_s : 0; }
 double PhaseFigures::ok_share() const { return total() == 0 ? 0 : static_cast<double>(ok) / static_cast<double>(total()); }
 double PhaseFigures::fail_share() const { return total() == 0 ? 0 : static_cast<double>(fail) / static_cast<double>(total()); }
 double PhaseFigures::info_share() const { return total() == 0 ? 0 : static_cast<double>(info) / static_cast<double>(total()); }
 
 std::vector<PhaseFigures> phase_figures(const History& history, const std::vector<FaultWindow>& windows) {
+  std::int64_t end_ns = 0;
+  for (const auto& op : history) end_ns = std::max(end_ns, op.time_ns);
+  // The intervals that are not healthy: each fault window, then the time right after its heal.
+  struct Interval {
+    std::int64_t from, to;
+    std::string phase;
+    bool counts_window;
+  };
+  std::vector<Interval> intervals;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    const FaultWindow& w = windows[i];
+    intervals.push_back({w.start_ns, w.end_ns, w.fault, true});
+    if (!w.healed) continue;
+    std::int64_t to = std::min(w.end_ns + kAfterHeal_ns, end_ns);
+    for (const auto& next : windows)
+      if (next.start_ns >= w.end_ns) to = std::min(to, next.start_ns);
+    if (to > w.end_ns) intervals.push_back({w.end_ns, to, "after " + w.fault, false});
+  }
   std::vector<PhaseFigures> phases{{"healthy"}};
   std::map<std::string, std::size_t> position{{"healthy", 0}};
-  std::int64_t end_ns = 0, fault_ns = 0;
-  for (const auto& op : history) end_ns = std::max(end_ns, op.time_ns);
-  for (const auto& w : windows) {
-    auto [it, added] = position.emplace(w.fault, phases.size());
-    if (added) phases.push_back({w.fault});
-    ++phases[it->second].windows;
-    phases[it->second].duration_s += static_cast<double>(w.end_ns - w.start_ns) / 1e9;
-    fault_ns += w.end_ns - w.start_ns;
+  std::int64_t unhealthy_ns = 0;
+  for (const auto& interval : intervals) {
+    auto [it, added] = position.emplace(interval.phase, phases.size());
+    if (added) phases.push_back({interval.phase});
+    phases[it->second].windows += interval.counts_window;
+    phases[it->second].duration_s += static_cast<double>(interval.to - interval.from) / 1e9;
+    unhealthy_ns += interval.to - interval.from;
   }
-  phases[0].duration_s = static_cast<double>(std::max<std::int64_t>(0, end_ns - fault_ns)) / 1e9;
+  phases[0].duration_s = static_cast<double>(std::max<std::int64_t>(0, end_ns - unhealthy_ns)) / 1e9;
+  auto phase_at = [&](std::int64_t t) -> std::size_t {
+    for (const auto& interval : intervals)
+      if (t >= interval.from && t < interval.to) return position[interval.phase];
+    return 0;
+  };
   std::vector<std::vector<std::int64_t>> latencies(phases.size());
   for (const auto& s : op_spans(history)) {
-    const FaultWindow* w = window_at(windows, s.invoke_ns);
-    std::size_t p = w == nullptr ? 0 : position[w->fault];
+    std::size_t p = phase_at(s.invoke_ns);
     switch (s.outcome) {
       case OpType::ok:
         ++phases[p].ok;
@@ -462,7 +496,9 @@ Analysis analyze(const RunData& run) {
   a.spans = op_spans(run.history);
   for (const auto& op : run.history) a.end_ns = std::max(a.end_ns, op.time_ns);
   for (const auto& s : a.spans) a.never_completed += s.complete_ns < 0;
-  for (std::size_t i = 1; i < a.phases.size(); ++i) a.faults_injected.push_back(a.phases[i].phase);
+  for (const auto& w : a.windows)
+    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), w.fault) == a.faults_injected.end())
+      a.faults_injected.push_back(w.fault);
   a.anomalies = collect_anomalies(run.results, run.history, a.windows);
   a.not_exercised = not_exercised(run, a);
   a.answers = {

@@ -50,9 +50,14 @@ std::vector<FaultWindow> fault_windows(const History& history);
 // The fault window containing `time_ns`, or nullptr (healthy).
 const FaultWindow* window_at(const std::vector<FaultWindow>& windows, std::int64_t time_ns);
 
-// Client ops grouped by the phase in force when they were invoked.
+// How long after a fault is healed its aftermath is counted apart from healthy time ("after
+// partition"): long enough for a leader election (etcd: about a second) and the clients' retries.
+inline constexpr std::int64_t kAfterHeal_ns = 5'000'000'000;
+
+// Client ops grouped by the phase in force when they were invoked: a fault window, the
+// kAfterHeal_ns after it (cut short by the next fault), or healthy.
 struct PhaseFigures {
-  std::string phase;           // "healthy" or a fault name
+  std::string phase;           // "healthy", a fault name, or "after " + fault name
   int windows = 0;             // fault windows of this kind (0 for healthy)
   double duration_s = 0;       // time spent in this phase
   std::int64_t ok = 0;
@@ -63,13 +68,15 @@ struct PhaseFigures {
   std::int64_t latency_ns_p99 = -1;
 
   std::int64_t total() const { return ok + fail + info; }
+  double ok_per_s() const;  // ok ops invoked per second of this phase: availability as throughput
   // Shares of total() in [0, 1]; 0 when there are no ops.
   double ok_share() const;
   double fail_share() const;
   double info_share() const;
 };
 
-// "healthy" first (always present), then one entry per fault kind, in order of first start.
+// "healthy" first (always present), then per fault kind in order of first start: the fault,
+// then its aftermath ("after partition") when some window of it was healed.
 std::vector<PhaseFigures> phase_figures(const History& history,
                                         const std::vector<FaultWindow>& windows);
 
@@ -131,5 +138,8 @@ struct Analysis {
 };
 
 Analysis analyze(const RunData& run);
+
+// The phase of that name ("healthy", "partition", "after partition"), or nullptr.
+const PhaseFigures* find_phase(const Analysis& analysis, const std::string& phase);
 
 }  // namespace faultline::report

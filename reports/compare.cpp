@@ -13,12 +13,6 @@ int verdict_rank(const std::string& verdict) {
   return verdict == "valid" ? 0 : verdict == "invalid" ? 2 : 1;
 }
 
-const PhaseFigures* find_phase(const Analysis& a, const std::string& phase) {
-  for (const auto& p : a.phases)
-    if (p.phase == phase) return &p;
-  return nullptr;
-}
-
 std::string signed_number(double value, const char* unit) {
   char text[48];
   std::snprintf(text, sizeof text, "%+.1f%s", value, unit);

@@ -171,17 +171,20 @@ class HtmlWriter {
 
   void cost_table() {
     out_ << "<table class=\"cost\"><thead><tr><th>phase</th><th>time</th><th>ops</th><th>ok</th><th>fail</th>"
-         << "<th>info</th><th>p50</th><th>p95</th><th>p99</th></tr></thead><tbody>\n";
+         << "<th>info</th><th>ok/s</th><th>p50</th><th>p95</th><th>p99</th></tr></thead><tbody>\n";
     for (const auto& p : a_.phases) {
-      out_ << "<tr class=\"" << (p.phase == "healthy" ? "healthy" : "faulty") << "\"><td>" << h(p.phase)
+      out_ << "<tr class=\"" << (p.phase == "healthy" ? "healthy" : p.phase.rfind("after ", 0) == 0 ? "after" : "faulty") << "\"><td>" << h(p.phase)
            << (p.windows > 0 ? " ×" + std::to_string(p.windows) : "") << "</td><td>"
            << format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) << "</td><td>" << p.total() << "</td><td>"
            << format_percent(p.ok_share()) << "</td><td>" << format_percent(p.fail_share()) << "</td><td>"
-           << format_percent(p.info_share()) << "</td><td>" << format_ms(p.latency_ns_p50) << "</td><td>"
+           << format_percent(p.info_share()) << "</td><td>" << static_cast<std::int64_t>(p.ok_per_s() + 0.5)
+           << "</td><td>" << format_ms(p.latency_ns_p50) << "</td><td>"
            << format_ms(p.latency_ns_p95) << "</td><td>" << format_ms(p.latency_ns_p99) << "</td></tr>\n";
     }
-    out_ << "</tbody></table><p class=\"note\">Ops are counted in the phase in force when they were "
-         << "invoked; latency is over ok ops.</p>";
+    out_ << "</tbody></table><p class=\"note\">Ops count in the phase in force when they were invoked; "
+         << "<i>after X</i> is the " << format_s(kAfterHeal_ns) << " after each heal. ok/s: ok ops per second of "
+         << "the phase. fail includes definite negative answers (a cas whose compare did not match): read a fault "
+         << "row against the healthy one. Latency is over ok ops.</p>";
   }
 
   void dual_table() {

@@ -23,7 +23,8 @@ std::string cost_cell(const Analysis& a) {
   for (const auto& p : a.phases) {
     parts.push_back(p.phase + (p.windows > 0 ? " ×" + std::to_string(p.windows) : "") + ": ok " +
                     format_percent(p.ok_share()) + ", fail " + format_percent(p.fail_share()) + ", info " +
-                    format_percent(p.info_share()) + ", p99 " + format_ms(p.latency_ns_p99));
+                    format_percent(p.info_share()) + ", " + std::to_string(static_cast<std::int64_t>(p.ok_per_s() + 0.5)) +
+                    " ok/s, p99 " + format_ms(p.latency_ns_p99));
   }
   return join(parts, "; ");
 }
@@ -46,12 +47,13 @@ std::string render_summary_md(const RunData& run, const Analysis& a) {
         << markdown_cell(check.value("summary", std::string())) << " | " << markdown_cell(cost_cell(a)) << " | "
         << markdown_cell(gaps.empty() ? std::string("—") : join(gaps, "; ")) << " |\n";
   }
-  out << "\n| phase | time | ops | ok | fail | info | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  out << "\n| phase | time | ops | ok | fail | info | ok/s | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& p : a.phases) {
     out << "| " << p.phase << (p.windows > 0 ? " ×" + std::to_string(p.windows) : "") << " | "
         << format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) << " | " << p.total() << " | "
         << format_percent(p.ok_share()) << " | " << format_percent(p.fail_share()) << " | "
-        << format_percent(p.info_share()) << " | " << format_ms(p.latency_ns_p50) << " | "
+        << format_percent(p.info_share()) << " | " << static_cast<std::int64_t>(p.ok_per_s() + 0.5) << " | "
+        << format_ms(p.latency_ns_p50) << " | "
         << format_ms(p.latency_ns_p95) << " | " << format_ms(p.latency_ns_p99) << " |\n";
   }
   out << "\n";

@@ -59,15 +59,16 @@ TEST_CASE("report: availability and latency are split by the phase in force at i
                   .op(3, "read", "k1", 40, 41, OpType::ok, 3)
                   .build();
   auto phases = phase_figures(h, fault_windows(h));
-  REQUIRE(phases.size() == 2);
+  REQUIRE(phases.size() == 3);
   const PhaseFigures& healthy = phases[0];
   const PhaseFigures& partition = phases[1];
+  const PhaseFigures& after = phases[2];
   CHECK(healthy.phase == "healthy");
-  CHECK(healthy.ok == 6);
+  CHECK(healthy.ok == 5);
   CHECK(healthy.fail == 1);
   CHECK(healthy.info == 0);
-  CHECK(healthy.latency_ns_p50 == 2 * kMs);  // latencies 1, 1, 2, 2.5, 3, 4 ms: index 2.5 truncated
-  CHECK(healthy.latency_ns_p99 == 3 * kMs);      // index 0.99 * 5 = 4 (truncated)
+  CHECK(healthy.latency_ns_p50 == 2500 * 1000);  // latencies 1, 2, 2.5, 3, 4 ms
+  CHECK(healthy.latency_ns_p99 == 3 * kMs);      // index 0.99 * 4 = 3 (truncated)
   CHECK(partition.phase == "partition");
   CHECK(partition.windows == 1);
   CHECK(partition.ok == 1);
@@ -76,7 +77,32 @@ TEST_CASE("report: availability and latency are split by the phase in force at i
   CHECK(partition.info_share() == Approx(2.0 / 3));
   CHECK(partition.latency_ns_p50 == 10 * kMs);
   CHECK(partition.duration_s == Approx(0.020));
-  CHECK(healthy.duration_s == Approx(0.021));  // 41 ms in all, 20 under the partition
+  CHECK(partition.ok_per_s() == Approx(50));  // 1 ok op in 20 ms
+  // The aftermath of the heal at 30 ms runs to the end of the history (shorter than 5 s).
+  CHECK(after.phase == "after partition");
+  CHECK(after.windows == 0);
+  CHECK(after.ok == 1);
+  CHECK(after.duration_s == Approx(0.011));
+  CHECK(healthy.duration_s == Approx(0.010));  // 41 ms in all
+}
+
+TEST_CASE("report: the aftermath of a heal ends where the next fault starts") {
+  History h = HistoryBuilder()
+                  .nemesis("start-partition", 1000, partition_value("n1"))
+                  .nemesis("stop-partition", 2000)
+                  .op(0, "read", "k1", 2500, 2501, OpType::ok, 1)
+                  .nemesis("start-partition", 4000, partition_value("n2"))
+                  .nemesis("stop-partition", 5000)
+                  .op(0, "read", "k1", 11000, 11001, OpType::ok, 1)
+                  .build();
+  auto phases = phase_figures(h, fault_windows(h));
+  REQUIRE(phases.size() == 3);
+  CHECK(phases[1].windows == 2);
+  CHECK(phases[1].duration_s == Approx(2.0));
+  CHECK(phases[2].duration_s == Approx(2.0 + 5.0));  // 2000-4000 ms, then 5 s after 5000 ms
+  CHECK(phases[2].ok == 1);
+  CHECK(phases[0].ok == 1);  // at 11 s: healthy again
+  CHECK(phases[0].duration_s == Approx(11.001 - 9.0));
 }
 
 TEST_CASE("report: a phase with no ok op has no latency figures") {
