@@ -208,18 +208,27 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   std::vector<NotExercised> out;
   const json& limitations = run.results.value("limitations", json::object());
   std::vector<std::string> asked = spec_faults(run.spec_text);
+  std::vector<std::string> not_asked, not_started;
   for (const auto& fault : fault_vocabulary()) {
     if (std::find(a.faults_injected.begin(), a.faults_injected.end(), fault) != a.faults_injected.end())
       continue;
     bool in_spec = std::find(asked.begin(), asked.end(), fault) != asked.end();
-    std::string why = in_spec ? "in the spec, but never started (the run ended first, or every start failed)"
-                              : "not in the spec's nemesis faults";
-    if (limitations.contains(fault)) why += "; and " + value_text(limitations[fault]);
-    out.push_back({fault + " faults", why});
+    (in_spec ? not_started : not_asked).push_back(fault);
   }
-  for (const auto& [what, why] : limitations.items())
-    if (std::find(fault_vocabulary().begin(), fault_vocabulary().end(), what) == fault_vocabulary().end())
-      out.push_back({what, value_text(why)});
+  auto faults_named = [](const std::vector<std::string>& faults) {
+    std::string text = faults.back();
+    if (faults.size() > 1)
+      text = join(std::vector<std::string>(faults.begin(), faults.end() - 1), ", ") + " and " + text;
+    return text + " faults";
+  };
+  if (!not_asked.empty()) out.push_back({faults_named(not_asked), "not in the spec's nemesis faults"});
+  if (!not_started.empty())
+    out.push_back({faults_named(not_started),
+                   "in the spec, but never started (the run ended first, or every start failed)"});
+  for (const auto& [what, why] : limitations.items()) {
+    bool is_fault = std::find(fault_vocabulary().begin(), fault_vocabulary().end(), what) != fault_vocabulary().end();
+    out.push_back({is_fault ? what + " faults on this target" : what, value_text(why)});
+  }
   std::int64_t info = 0;
   std::map<std::string, std::int64_t> ok_by_f, all_by_f;
   for (const auto& s : a.spans) {
@@ -229,9 +238,9 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   }
   if (info > 0)
     out.push_back({count_of(info, "op") + " with unknown outcome",
-                   std::to_string(info - a.never_completed) + " timed out or lost their connection (info) and " +
+                   std::to_string(info - a.never_completed) + " timed out or lost their connection, " +
                        std::to_string(a.never_completed) +
-                       " never completed: the checker lets each take effect at any later time, or never"});
+                       " never completed; each may have taken effect at any later time, or never"});
   for (const auto& [f, n] : all_by_f)
     if (ok_by_f[f] == 0) out.push_back({"successful " + f + " ops", "all " + count_of(n, "invocation") + " failed or timed out"});
   if (run.results.value("interrupted", false))

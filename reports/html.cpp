@@ -208,9 +208,9 @@ class HtmlWriter {
       }
       out_ << "</td>";
       if (i == 0) {
-        out_ << "<td rowspan=\"" << rows << "\">";
+        out_ << "<td class=\"cost-cell\" rowspan=\"" << rows << "\">";
         cost_table();
-        out_ << "</td><td rowspan=\"" << rows << "\"><ul class=\"gaps\">";
+        out_ << "</td><td class=\"gaps-cell\" rowspan=\"" << rows << "\"><ul class=\"gaps\">";
         for (const auto& n : a_.not_exercised) out_ << "<li><b>" << h(n.what) << "</b>: " << h(n.why) << "</li>";
         if (a_.not_exercised.empty()) out_ << "<li>nothing: every fault kind ran and every op completed</li>";
         out_ << "</ul></td>";
