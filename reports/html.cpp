@@ -23,7 +23,7 @@ constexpr std::size_t kMaxOpsEmbedded = 40000;
 constexpr std::int64_t kTick_ns = 100'000;  // op times travel to the page in 0.1 ms ticks
 constexpr int kSvgWidth = 960;
 constexpr int kSvgLaneHeight = 34;
-constexpr int kSvgLeft = 110;
+constexpr int kSvgLeft = 130;
 constexpr int kSvgTop = 22;
 
 std::string outcome_class(OpType type) {
@@ -236,7 +236,9 @@ class HtmlWriter {
     if (ops.empty()) return;
     std::int64_t t0 = ops.front()->invoke_ns, t1 = t0;
     std::vector<std::int64_t> lanes;
+    std::map<std::int64_t, std::string> lane_node;
     for (const OpSpan* s : ops) {
+      lane_node[s->process] = s->node;
       t0 = std::min(t0, s->invoke_ns);
       t1 = std::max({t1, s->invoke_ns, s->complete_ns});
       if (std::find(lanes.begin(), lanes.end(), s->process) == lanes.end()) lanes.push_back(s->process);
@@ -262,9 +264,10 @@ class HtmlWriter {
     }
     for (std::size_t lane = 0; lane < lanes.size(); ++lane) {
       int y = kSvgTop + static_cast<int>(lane) * kSvgLaneHeight;
-      std::snprintf(buffer, sizeof buffer, "<text class=\"lane\" x=\"4\" y=\"%d\">process %lld</text>"
+      std::string node = lane_node[lanes[lane]].empty() ? "" : " (" + h(lane_node[lanes[lane]]) + ")";
+      std::snprintf(buffer, sizeof buffer, "<text class=\"lane\" x=\"4\" y=\"%d\">process %lld%s</text>"
                     "<line class=\"lane-line\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>\n",
-                    y + 20, static_cast<long long>(lanes[lane]), kSvgLeft, kSvgWidth - 20, y + kSvgLaneHeight - 2,
+                    y + 20, static_cast<long long>(lanes[lane]), node.c_str(), kSvgLeft, kSvgWidth - 20, y + kSvgLaneHeight - 2,
                     y + kSvgLaneHeight - 2);
       out_ << buffer;
     }

@@ -207,3 +207,20 @@ TEST_CASE("report: write_run_reports writes the three files; serve lists the run
   serving.join();
   std::filesystem::remove_all(store);
 }
+
+TEST_CASE("report: a long run is sampled so report.html stays small; throughput still counts every op") {
+  RunData run = valid_run();
+  HistoryBuilder builder;
+  const int ops = 100000;  // about 8 minutes at 200 ops/s
+  for (int i = 0; i < ops; ++i)
+    builder.op(i % 10, "read", "k1", i * 5.0, i * 5.0 + 2, i % 50 == 0 ? OpType::fail : OpType::ok, 1);
+  run.history = builder.build();
+  Analysis analysis = analyze(run);
+  std::string html = render_html(run, analysis);
+  CHECK(html.size() < 1'500'000);
+  CHECK(contains(html, "\"total_ops\":100000"));
+  CHECK_FALSE(contains(html, "\"ok_stride\":1,"));
+  std::size_t at = html.find("\"throughput\":{\"fail\":[");
+  REQUIRE(at != std::string::npos);
+  CHECK(contains(html.substr(at, 200), "\"fail\":[4,4,4"));  // 200 ops/s, every 50th fails
+}
