@@ -73,7 +73,8 @@ class Run {
     write_spec();
     std::vector<std::string> names;
     for (int i = 0; i < spec_.nodes; ++i) names.push_back(node_name(i));
-    std::string run_id = random_run_id();
+    run_id_ = random_run_id();
+    const std::string& run_id = run_id_;
     log::info("run " + run_id + " of " + spec_.file.string() + ", seed " +
               std::to_string(spec_.seed) + ", into " + outcome_.run_dir.string());
     cluster_ = make_local_cluster({run_id, names});
@@ -321,6 +322,7 @@ class Run {
         {"name", spec_.name},
         {"spec_file", spec_.file.string()},
         {"seed", spec_.seed},
+        {"run_id", run_id_},
         {"target", {{"system", spec_.system}, {"version", test_.target->version()}, {"nodes", spec_.nodes}}},
         {"workload", spec_.workload},
         {"guarantee", test_.workload->guarantee()},
@@ -349,6 +351,7 @@ class Run {
   const Spec& spec_;
   RunOptions options_;
   RunOutcome outcome_;
+  std::string run_id_;  // names the run's namespaces, links and journal
   std::unique_ptr<NodeControl> cluster_;
   std::unique_ptr<HistoryWriter> writer_;
   Clock::time_point test_start_;
