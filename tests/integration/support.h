@@ -132,4 +132,15 @@ inline std::string slurp(const std::filesystem::path& path) {
   return s.str();
 }
 
+// Waits until a running test's history records that nemesis action `f` (e.g. "start-partition")
+// took effect: its info entry, which carries what was done.
+inline bool wait_for_nemesis(const std::filesystem::path& history_path, const std::string& f,
+                             std::chrono::seconds timeout) {
+  std::string needle = "\"f\":\"" + f + "\",\"value\"";
+  return eventually(timeout, [&] {
+    return std::filesystem::exists(history_path) &&
+           slurp(history_path).find(needle) != std::string::npos;
+  });
+}
+
 }  // namespace faultline::testing

@@ -80,12 +80,8 @@ TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable histo
   bp::child harness(FAULTLINE_BIN, bp::args({"run", spec, "--store", store.string(), "--quiet"}),
                     bp::std_out > bp::null, bp::std_err > bp::null);
   auto history_path = store / "latest" / "history.jsonl";
-  bool partitioned = eventually(60s, [&] {
-    return std::filesystem::exists(history_path) &&
-           slurp(history_path).find("\"f\":\"start-partition\",\"value\"") != std::string::npos;
-  });
-  REQUIRE(partitioned);
   // Inside the partition: a node's namespace holds DROP rules now.
+  REQUIRE(wait_for_nemesis(history_path, "start-partition", 60s));
   ::kill(harness.id(), SIGKILL);
   harness.wait();
 
@@ -112,10 +108,7 @@ TEST_CASE("etcd: Ctrl-C mid-run heals, tears down and checks what was recorded")
   bp::child harness(FAULTLINE_BIN, bp::args({"run", spec, "--store", store.string()}),
                     (bp::std_out & bp::std_err) > out);
   auto history_path = store / "latest" / "history.jsonl";
-  REQUIRE(eventually(60s, [&] {
-    return std::filesystem::exists(history_path) &&
-           slurp(history_path).find("\"f\":\"start-partition\",\"value\"") != std::string::npos;
-  }));
+  REQUIRE(wait_for_nemesis(history_path, "start-partition", 60s));
   ::kill(harness.id(), SIGINT);
   std::string text;
   for (std::string line; std::getline(out, line);) text += line + "\n";
