@@ -36,24 +36,76 @@ struct Object {
   std::vector<ObjectOp> ops;
 };
 
+// Where each process's op in flight sits: its object and position there. Process numbers are
+// small in practice (Jepsen: old + concurrency after each crash), so they index a vector; any
+// other goes to a map.
+class InFlight {
+ public:
+  struct Slot {
+    std::size_t object = kNever;  // kNever: nothing in flight
+    std::size_t position = 0;
+  };
+  explicit InFlight(std::size_t dense_limit) : dense_limit_(dense_limit) {}
+
+  Slot& operator[](std::int64_t process) {
+    if (process < 0 || static_cast<std::size_t>(process) >= dense_limit_) return sparse_[process];
+    auto index = static_cast<std::size_t>(process);
+    if (index >= dense_.size()) dense_.resize(std::max(index + 1, 2 * dense_.size()));
+    return dense_[index];
+  }
+
+ private:
+  std::size_t dense_limit_;
+  std::vector<Slot> dense_;
+  std::unordered_map<std::int64_t, Slot> sparse_;
+};
+
 // Pairs invocations with completions, drops nemesis and failed ops, and splits by key: a key's
-// ops are checked on their own (linearizability is compositional).
+// ops are checked on their own (linearizability is compositional). One pass; harness pair_ops
+// does the same pairing but is too slow for million-op histories split this way.
 std::vector<Object> split_by_key(const History& history) {
   std::vector<Object> objects;
-  std::unordered_map<std::string, std::size_t> object_of;  // key -> position in objects
-  for (const PairedOp& pair : pair_ops(history, "history")) {
-    OpType outcome = pair.outcome(history);
-    if (outcome == OpType::fail) continue;  // never took effect
-    ObjectOp op;
-    op.invoke = &history[pair.invoke];
-    op.completion = pair.completion ? &history[*pair.completion] : nullptr;
-    op.outcome = outcome == OpType::ok ? OpType::ok : OpType::info;
-    op.invoke_pos = pair.invoke;
-    op.complete_pos = pair.completion.value_or(kNever);
-    const std::string& key = op.invoke->key.empty() && op.completion ? op.completion->key : op.invoke->key;
+  std::unordered_map<std::string_view, std::size_t> object_of;  // key -> position in objects
+  InFlight in_flight(4 * history.size() + 64);
+  std::size_t last = kNever;  // consecutive ops often share a key: skip the hash then
+  auto object_for = [&](std::string_view key) {
+    if (last != kNever && objects[last].key == key) return last;
     auto [it, inserted] = object_of.emplace(key, objects.size());
-    if (inserted) objects.push_back(Object{key, {}});
-    objects[it->second].ops.push_back(op);
+    if (inserted) {
+      objects.push_back(Object{std::string(key), {}});
+      if (objects.size() == 1) objects.back().ops.reserve(history.size() / 2);
+    }
+    return last = it->second;
+  };
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Op& op = history[i];
+    if (op.is_nemesis()) continue;
+    InFlight::Slot& slot = in_flight[op.process];
+    if (op.type == OpType::invoke) {
+      if (slot.object != kNever) {
+        const Op& other = *objects[slot.object].ops[slot.position].invoke;
+        throw HistoryError("history", 0, "process " + std::to_string(op.process) + " invokes op index " +
+                                             std::to_string(op.index) + " while op index " +
+                                             std::to_string(other.index) +
+                                             " is still in flight (a process runs one op at a time)");
+      }
+      slot.object = object_for(op.key);
+      slot.position = objects[slot.object].ops.size();
+      objects[slot.object].ops.push_back(ObjectOp{&op, nullptr, OpType::info, i, kNever});
+      continue;
+    }
+    if (slot.object == kNever) {  // a completion with no invocation: an op known by its outcome
+      objects[object_for(op.key)].ops.push_back(ObjectOp{&op, &op, op.type, i, i});
+      continue;
+    }
+    ObjectOp& invoked = objects[slot.object].ops[slot.position];
+    invoked.completion = &op;
+    invoked.outcome = op.type;
+    invoked.complete_pos = i;
+    slot.object = kNever;
+  }
+  for (Object& object : objects) {
+    std::erase_if(object.ops, [](const ObjectOp& op) { return op.outcome == OpType::fail; });  // never took effect
   }
   return objects;
 }

@@ -6,6 +6,7 @@
 // StateTable, so equal states have equal ids and equality and hashing are integer operations.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -63,6 +64,7 @@ class ValueTable {
 
  private:
   std::vector<nlohmann::json> values_;
+  std::array<std::uint32_t, 64> small_{};  // ids of 0..63, the usual register values; 0: not yet
   std::unordered_map<std::int64_t, std::uint32_t> integers_;
   std::unordered_map<std::string, std::uint32_t> others_;  // by compact dump
 };

@@ -63,7 +63,7 @@ class ConfigCache {
   std::uint64_t size() const { return size_; }
 
  private:
-  static constexpr int kInitialBits = 10;
+  static constexpr int kInitialBits = 8;
 
   static bool place(std::vector<Config>& slots, int bits, const Config& config) {
     std::size_t mask = slots.size() - 1;
@@ -96,18 +96,27 @@ class EntryList {
  public:
   explicit EntryList(std::span<const SearchOp> ops)
       : next_(2 * ops.size() + 2), prev_(2 * ops.size() + 2), has_return_(ops.size()) {
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;  // (2 * position + is return, node)
-    order.reserve(2 * ops.size());
+    // Calls come in invoke order already; sort the returns and merge. At one position a call
+    // goes first (an op known only by its completion calls and returns there).
+    std::vector<std::pair<std::size_t, std::uint32_t>> returns;  // (position, op)
+    returns.reserve(ops.size());
     for (std::uint32_t op = 0; op < ops.size(); ++op) {
-      order.emplace_back(2 * std::uint64_t{ops[op].invoke_pos}, call_node(op));
+      assert(op == 0 || ops[op - 1].invoke_pos < ops[op].invoke_pos);
       has_return_[op] = ops[op].return_pos != kNever;
-      if (has_return_[op]) order.emplace_back(2 * std::uint64_t{ops[op].return_pos} + 1, call_node(op) + 1);
+      if (has_return_[op]) returns.emplace_back(ops[op].return_pos, op);
     }
-    std::sort(order.begin(), order.end());
+    std::sort(returns.begin(), returns.end());
     std::uint32_t last = kHead;
-    for (auto [key, node] : order) {
-      link(last, node);
-      last = node;
+    std::size_t r = 0;
+    for (std::uint32_t op = 0; op <= ops.size(); ++op) {
+      std::size_t call_pos = op < ops.size() ? ops[op].invoke_pos : kNever;
+      for (; r < returns.size() && (returns[r].first < call_pos || op == ops.size()); ++r) {
+        link(last, call_node(returns[r].second) + 1);
+        last = call_node(returns[r].second) + 1;
+      }
+      if (op == ops.size()) break;
+      link(last, call_node(op));
+      last = call_node(op);
     }
     link(last, tail());
   }
@@ -180,6 +189,8 @@ SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget)
   ConfigCache cache;
   Deepest deepest;
   std::vector<Frame> stack;
+  stack.reserve(ops.size());
+  result.longest_prefix.reserve(ops.size());
   Config now{0, 0, model.init()};
   std::size_t ok_left = std::count_if(ops.begin(), ops.end(),
                                       [](const SearchOp& op) { return op.return_pos != kNever; });
