@@ -93,6 +93,9 @@ class Model {
   virtual State init() = 0;
   // Whether `call` can take effect in `state`; if so, the state it leaves in *next.
   virtual bool step(State state, const Call& call, State* next) = 0;
+  // Whether `call` never changes any state it can take effect in (a read). The search takes such
+  // ops as soon as they are legal and tries nothing else there; see search.cpp.
+  virtual bool observes_only(const Call& call) const = 0;
   virtual std::string describe_state(State state) const = 0;
   virtual std::string describe_call(const Call& call) const = 0;
 };

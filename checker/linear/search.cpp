@@ -157,6 +157,9 @@ class EntryList {
 struct Frame {
   std::uint32_t op;
   State state_before;
+  // The op only observes (a read): taking it at once loses nothing, so it was the only choice
+  // tried here, and backtracking passes over it.
+  bool forced;
 };
 
 // Keeps a copy of the deepest stack seen, updated incrementally: only the frames pushed since the
@@ -182,6 +185,13 @@ class Deepest {
 
 }  // namespace
 
+// Why taking an observing op (one that changes no state it can take effect in: a read) at once
+// is safe: it is legal now, and every op that had to precede it (returned before its call) is
+// already linearized, since the walk reached its call without meeting a return. In any
+// linearization of the remaining ops it can therefore move to the front, where it changes
+// nothing, so every later op still sees what it saw. So if the configuration with it taken fails
+// (or is cached, hence failed), the current one fails too. (A write of the value already there
+// does not qualify: later, in another state, it would change it.)
 SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget) {
   assert(ops.size() < (std::size_t{1} << 31));
   SearchResult result;
@@ -194,57 +204,68 @@ SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget)
   Config now{0, 0, model.init()};
   std::size_t ok_left = std::count_if(ops.begin(), ops.end(),
                                       [](const SearchOp& op) { return op.return_pos != kNever; });
+  std::vector<bool> observes(ops.size());
+  for (std::uint32_t op = 0; op < ops.size(); ++op) observes[op] = model.observes_only(ops[op].call);
   constexpr std::uint64_t kBudgetPeriod = 4096;  // iterations between budget checks
   std::uint64_t charged = 0;
+  auto finish = [&](Verdict verdict) {
+    result.verdict = verdict;
+    result.states = cache.size();
+    budget.charge(cache.size() - charged);
+    return std::move(result);
+  };
 
   std::uint32_t entry = list.first();
   for (std::uint64_t iteration = 1; ok_left > 0; ++iteration) {
     if (iteration % kBudgetPeriod == 0) {
       bool within = budget.charge(cache.size() - charged);
       charged = cache.size();
-      if (!within) {
-        result.states = cache.size();
-        return result;  // unknown
-      }
+      if (!within) return finish(Verdict::unknown);
     }
     // Every unlinearized ok op has its return in the list, so the walk meets one before the tail.
     assert(entry != list.tail());
-    if (EntryList::is_call(entry)) {
+    bool dead_end = !EntryList::is_call(entry);
+    if (dead_end) {
+      // A return: its op should have been linearized by now.
+      deepest.record(stack, now.state, EntryList::op_of(entry), result);
+    } else {
       std::uint32_t op = EntryList::op_of(entry);
       Config next = now;
       next.toggle(op);
-      if (model.step(now.state, ops[op].call, &next.state) && cache.insert(next)) {
-        stack.push_back({op, now.state});
+      if (!model.step(now.state, ops[op].call, &next.state)) {
+        entry = list.next(entry);
+        continue;
+      }
+      bool forced = observes[op];
+      if (cache.insert(next)) {
+        stack.push_back({op, now.state, forced});
         now = next;
         list.lift(op);
         ok_left -= list.has_return(op);
         entry = list.first();
-      } else {
-        entry = list.next(entry);
+        continue;
       }
-      continue;
+      dead_end = forced;
+      if (!dead_end) {
+        entry = list.next(entry);
+        continue;
+      }
     }
-    // A return: its op should have been linearized by now. Undo the latest choice.
-    deepest.record(stack, now.state, EntryList::op_of(entry), result);
-    if (stack.empty()) {
-      result.verdict = Verdict::invalid;
-      result.states = cache.size();
-      budget.charge(cache.size() - charged);
-      return result;
+    // Undo the latest choice that had alternatives.
+    for (bool undone = false; !undone;) {
+      if (stack.empty()) return finish(Verdict::invalid);
+      Frame top = stack.back();
+      stack.pop_back();
+      deepest.popped(stack.size());
+      now.toggle(top.op);
+      now.state = top.state_before;
+      list.unlift(top.op);
+      ok_left += list.has_return(top.op);
+      entry = list.next(EntryList::call_node(top.op));
+      undone = !top.forced;
     }
-    Frame top = stack.back();
-    stack.pop_back();
-    deepest.popped(stack.size());
-    now.toggle(top.op);
-    now.state = top.state_before;
-    list.unlift(top.op);
-    ok_left += list.has_return(top.op);
-    entry = list.next(EntryList::call_node(top.op));
   }
-  result.verdict = Verdict::valid;
-  result.states = cache.size();
-  budget.charge(cache.size() - charged);
-  return result;
+  return finish(Verdict::valid);
 }
 
 }  // namespace faultline::checker::linear
