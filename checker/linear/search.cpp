@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <tuple>
 
 namespace faultline::checker::linear {
 
@@ -215,42 +216,63 @@ SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget)
     return std::move(result);
   };
 
-  std::uint32_t entry = list.first();
+  // Order of trying the ops that may go next: observers first (they never branch), then by
+  // return, earliest first (the op that must be placed soonest), info ops last. Ranked once.
+  std::vector<std::uint32_t> rank(ops.size());
+  {
+    std::vector<std::uint32_t> by_order(ops.size());
+    for (std::uint32_t op = 0; op < ops.size(); ++op) by_order[op] = op;
+    std::sort(by_order.begin(), by_order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return std::tuple(!observes[a], ops[a].return_pos, a) < std::tuple(!observes[b], ops[b].return_pos, b);
+    });
+    for (std::uint32_t i = 0; i < by_order.size(); ++i) rank[by_order[i]] = i;
+  }
+  // The untried op with the lowest rank of at least `min_rank` that may go next and can take
+  // effect now, with the state it leaves in *after. Ops that may go next are the calls before
+  // the first return in the list (every unlinearized ok op has its return there, so there is
+  // one, reported in *first_return). kNone when none is left.
+  constexpr std::uint32_t kNone = static_cast<std::uint32_t>(-1);
+  auto next_candidate = [&](std::uint32_t min_rank, State* after, std::uint32_t* first_return) {
+    std::uint32_t best = kNone;
+    std::uint32_t entry = list.first();
+    for (; EntryList::is_call(entry); entry = list.next(entry)) {
+      std::uint32_t op = EntryList::op_of(entry);
+      State state;
+      if (rank[op] >= min_rank && (best == kNone || rank[op] < rank[best]) &&
+          model.step(now.state, ops[op].call, &state)) {
+        best = op;
+        *after = state;
+      }
+    }
+    assert(entry != list.tail());
+    *first_return = entry;
+    return best;
+  };
+  std::uint32_t min_rank = 0;  // lower ranks were tried at this configuration
   for (std::uint64_t iteration = 1; ok_left > 0; ++iteration) {
     if (iteration % kBudgetPeriod == 0) {
       bool within = budget.charge(cache.size() - charged);
       charged = cache.size();
       if (!within) return finish(Verdict::unknown);
     }
-    // Every unlinearized ok op has its return in the list, so the walk meets one before the tail.
-    assert(entry != list.tail());
-    bool dead_end = !EntryList::is_call(entry);
-    if (dead_end) {
-      // A return: its op should have been linearized by now.
-      deepest.record(stack, now.state, EntryList::op_of(entry), result);
-    } else {
-      std::uint32_t op = EntryList::op_of(entry);
-      Config next = now;
+    std::uint32_t entry = 0;
+    Config next = now;
+    std::uint32_t op = next_candidate(min_rank, &next.state, &entry);
+    if (op != kNone) {
+      min_rank = rank[op] + 1;
       next.toggle(op);
-      if (!model.step(now.state, ops[op].call, &next.state)) {
-        entry = list.next(entry);
-        continue;
-      }
-      bool forced = observes[op];
       if (cache.insert(next)) {
-        stack.push_back({op, now.state, forced});
+        stack.push_back({op, now.state, observes[op]});
         now = next;
         list.lift(op);
         ok_left -= list.has_return(op);
-        entry = list.first();
+        min_rank = 0;
         continue;
       }
-      dead_end = forced;
-      if (!dead_end) {
-        entry = list.next(entry);
-        continue;
-      }
+      if (!observes[op]) continue;
+      // An observer whose configuration failed before: this one fails too.
     }
+    deepest.record(stack, now.state, EntryList::op_of(entry), result);
     // Undo the latest choice that had alternatives.
     for (bool undone = false; !undone;) {
       if (stack.empty()) return finish(Verdict::invalid);
@@ -261,7 +283,7 @@ SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget)
       now.state = top.state_before;
       list.unlift(top.op);
       ok_left += list.has_return(top.op);
-      entry = list.next(EntryList::call_node(top.op));
+      min_rank = rank[top.op] + 1;
       undone = !top.forced;
     }
   }
