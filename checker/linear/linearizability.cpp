@@ -240,7 +240,7 @@ CheckResult check_linearizable(const History& history, const LinearOptions& opti
                    {"keys", objects.size()},
                    {"states_explored", states},
                    {"max_states", options.max_states},
-                   {"budget_exhausted", budget.exhausted()},
+                   {"budget_exhausted", !unknown_keys.empty()},
                    {"threads", threads},
                    {"invalid_keys", invalid_keys},
                    {"unknown_keys", unknown_keys},
