@@ -110,6 +110,43 @@ std::vector<Object> split_by_key(const History& history) {
   return objects;
 }
 
+std::string key_text(const nlohmann::json& key) { return key.is_string() ? key.get<std::string>() : key.dump(); }
+
+// A copy of a Jepsen "independent" history with each [k, v] tuple turned into key k and value v.
+// An op without a tuple (a read invoked with nil, an info with none) shares its partner's key.
+History untupled(const History& history) {
+  History copy = history;
+  std::unordered_map<std::int64_t, std::size_t> open;  // process -> position of its invocation
+  for (std::size_t i = 0; i < copy.size(); ++i) {
+    Op& op = copy[i];
+    if (op.is_nemesis()) continue;
+    bool tuple = op.value.is_array() && op.value.size() == 2;
+    if (tuple) {
+      op.key = key_text(op.value[0]);
+      nlohmann::json value = std::move(op.value[1]);
+      op.value = std::move(value);
+    }
+    if (op.type == OpType::invoke) {
+      open[op.process] = i;
+      continue;
+    }
+    auto it = open.find(op.process);
+    if (it == open.end()) {
+      if (!tuple) {
+        throw HistoryError("history", 0, "op index " + std::to_string(op.index) +
+                                             ": an independent op's value must be [key, value], not " +
+                                             op.value.dump());
+      }
+      continue;
+    }
+    Op& invoke = copy[it->second];
+    if (!tuple) op.key = invoke.key;
+    if (invoke.key.empty()) invoke.key = op.key;
+    open.erase(it);
+  }
+  return copy;
+}
+
 struct KeyResult {
   Verdict verdict = Verdict::unknown;
   std::size_t ops_checked = 0;  // after dropping ops that constrain nothing
@@ -204,9 +241,12 @@ std::string summarize(const CheckResult& check, const std::vector<Object>& objec
 
 }  // namespace
 
-CheckResult check_linearizable(const History& history, const LinearOptions& options) {
+CheckResult check_linearizable(const History& given, const LinearOptions& options) {
   Clock::time_point start = Clock::now();
   const ModelKind& kind = find_model_kind(options.model);
+  History copy;  // ops point into it: it must outlive the check
+  if (options.independent_tuples) copy = untupled(given);
+  const History& history = options.independent_tuples ? copy : given;
   std::vector<Object> objects = split_by_key(history);
   unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));

@@ -278,3 +278,17 @@ TEST_CASE("linear: a long generated history checks in about one state per op") {
   CHECK(result.verdict == Verdict::valid);
   CHECK(result.details["states_explored"].get<std::uint64_t>() < 4 * gen.ops);
 }
+
+TEST_CASE("linear: Jepsen independent [k v] tuples are split per key") {
+  HistoryBuilder history;
+  history.op(0, "write", json{"a", 1}, nullptr).op(1, "write", json{"b", 2}, nullptr);
+  history.op(0, "read", nullptr, json{"a", 1});
+  history.op(1, "cas", json{"b", {2, 3}}, nullptr).op(1, "read", json{"b", nullptr}, json{"b", 2});
+  LinearOptions options;
+  options.independent_tuples = true;
+  CheckResult result = check_linearizable(history.history(), options);
+  CHECK(result.verdict == Verdict::invalid);
+  CHECK(result.details["keys"] == 2);
+  CHECK(result.details["invalid_keys"] == json{"b"});
+  CHECK(result.details["failures"][0]["blocked_op"]["value"] == 2);  // the value of the tuple
+}
