@@ -248,7 +248,8 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
   if (options.independent_tuples) copy = untupled(given);
   const History& history = options.independent_tuples ? copy : given;
   std::vector<Object> objects = split_by_key(history);
-  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());  // reads /sys: once
+  unsigned threads = options.threads != 0 ? options.threads : cores;
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
   Budget budget(options.max_states, options.time_limit_s);
   std::vector<KeyResult> results = check_objects(objects, kind, options, budget, threads);
