@@ -152,6 +152,7 @@ struct KeyResult {
   std::size_t ops_checked = 0;  // after dropping ops that constrain nothing
   std::uint64_t states = 0;
   double time_s = 0;
+  std::size_t deepest = 0;  // ops in the longest linearizable prefix met at a dead end
   std::optional<Failure> failure;
 };
 
@@ -169,8 +170,10 @@ KeyResult search_object(const Object& object, const ModelKind& kind, const Linea
     sources.push_back(&op);
   }
   SearchResult found = search(ops, *model, budget);
-  KeyResult result{found.verdict, ops.size(), found.states, 0, std::nullopt};
-  if (found.verdict == Verdict::invalid) result.failure = explain_search(ops, sources, found, object.key.empty() ? "the object" : object.key, *model);
+  KeyResult result{found.verdict, ops.size(), found.states, 0, found.longest_prefix.size(), std::nullopt};
+  if (found.verdict == Verdict::invalid) {
+    result.failure = explain_search(ops, sources, found, object.key.empty() ? "the object" : object.key, *model);
+  }
   return result;
 }
 
@@ -269,6 +272,8 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
     states += result.states;
     per_key.push_back({{"key", objects[i].key}, {"verdict", to_string(result.verdict)},
                        {"ops", result.ops_checked}, {"states", result.states}, {"time_s", result.time_s}});
+    // How far an unfinished search got: ops of the longest linearizable prefix it had found.
+    if (result.verdict == Verdict::unknown) per_key.back()["longest_prefix_length"] = result.deepest;
     if (result.verdict == Verdict::unknown) unknown_keys.push_back(objects[i].key);
     if (result.verdict != Verdict::invalid) continue;
     invalid_keys.push_back(objects[i].key);
