@@ -149,16 +149,16 @@ void scale_row(std::size_t ops, unsigned processes, double info_probability) {
   limit.it_value.tv_sec = 10;
   setitimer(ITIMER_PROF, &limit, nullptr);
   Timed timed = timed_check(history);
-  std::printf("| %8zu | %4u | %4.0f%% | %6ld | %-8s | %8.3f | %10llu | %6ld |\n", ops, processes,
+  std::printf("| %8zu | %4u | %4.0f%% | %6ld | %-8s | %10.1f | %10llu | %6ld |\n", ops, processes,
               info_probability * 100, history_mib, std::string(to_string(timed.result.verdict)).c_str(),
-              timed.cpu_s, static_cast<unsigned long long>(timed.result.details["states_explored"].get<std::uint64_t>()),
+              timed.cpu_s * 1e3, static_cast<unsigned long long>(timed.result.details["states_explored"].get<std::uint64_t>()),
               peak_rss_mib());
   std::fflush(stdout);
   _exit(0);
 }
 
 void scale() {
-  std::printf("| ops | clients | info | RSS after generating (MiB) | verdict | check CPU (s) | states | peak RSS (MiB) |\n");
+  std::printf("| ops | clients | info | RSS after generating (MiB) | verdict | check CPU (ms) | states | peak RSS (MiB) |\n");
   std::printf("|---:|---:|---:|---:|---|---:|---:|---:|\n");
   for (double info : {0.0, 0.01})
     for (unsigned processes : {1u, 5u, 20u, 100u})
