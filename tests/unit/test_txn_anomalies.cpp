@@ -294,3 +294,29 @@ TEST_CASE("txn: rw-register anomalies and inference") {
   CHECK(g.verdict == Verdict::valid);
   CHECK(g.details["warning_count"] == 1);
 }
+
+TEST_CASE("txn: a cycle search out of budget is unknown, never valid") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:append :y 1]]}
+    {:process 1 :type :ok :value [[:r :x [1]] [:r :y []]]})";
+  History history = read_history_text(h, "test.edn");
+  auto r = checker::check_transactions(history, {"list-append", "serializable", 1e-12});
+  CHECK(r.verdict == Verdict::unknown);
+  CHECK(has_anomaly(r, "cycle-search-timeout"));
+  CHECK(!r.details["undecided"].empty());
+  // A forbidden anomaly found without cycles still makes it invalid.
+  const char* aborted = R"(
+    {:process 0 :type :fail :value [[:append :x 1]]}
+    {:process 1 :type :ok   :value [[:r :x [1]] [:append :x 2]]}
+    {:process 2 :type :ok   :value [[:r :x [1 2]]]})";
+  auto a = checker::check_transactions(read_history_text(aborted, "a.edn"),
+                                       {"list-append", "serializable", 1e-12});
+  CHECK(a.verdict == Verdict::invalid);
+}
+
+TEST_CASE("txn: the accepted models, weakest first") {
+  auto names = checker::txn_model_names();
+  REQUIRE(names.size() == 9);
+  CHECK(names.front() == "read-uncommitted");
+  CHECK(names.back() == "strict-serializable");
+}
