@@ -69,7 +69,7 @@ TEST_CASE("txn: G1b, intermediate read") {
   const char* h = R"(
     {:process 0 :type :ok :value [[:append :x 1] [:append :x 2]]}
     {:process 1 :type :ok :value [[:r :x [1]]]})";
-  auto r = expect_anomaly(h, "read-committed", "G1b");
+  expect_anomaly(h, "read-committed", "G1b");
 }
 
 TEST_CASE("txn: G1c, circular information flow") {
@@ -110,7 +110,7 @@ TEST_CASE("txn: G-nonadjacent: rw edges never adjacent, forbidden by snapshot is
     {:process 2 :type :ok :value [[:r :y [1]] [:r :z []]]}
     {:process 3 :type :ok :value [[:append :z 1] [:append :w 1]]})";
   CHECK(verdict(h, "read-committed") == Verdict::valid);
-  auto r = expect_anomaly(h, "snapshot-isolation", "G-nonadjacent");
+  expect_anomaly(h, "snapshot-isolation", "G-nonadjacent");
 }
 
 TEST_CASE("txn: internal inconsistency") {
@@ -130,14 +130,14 @@ TEST_CASE("txn: incompatible orders of one key") {
     {:process 1 :type :ok :value [[:append :x 2]]}
     {:process 2 :type :ok :value [[:r :x [1 2]]]}
     {:process 3 :type :ok :value [[:r :x [2]]]})";
-  auto r = expect_anomaly(h, "read-committed", "incompatible-order");
+  expect_anomaly(h, "read-committed", "incompatible-order");
 }
 
 TEST_CASE("txn: duplicate elements in a read") {
   const char* h = R"(
     {:process 0 :type :ok :value [[:append :x 1]]}
     {:process 1 :type :ok :value [[:r :x [1 1]]]})";
-  auto r = expect_anomaly(h, "read-uncommitted", "duplicate-elements");
+  expect_anomaly(h, "read-uncommitted", "duplicate-elements");
 }
 
 TEST_CASE("txn: lost update") {
@@ -146,7 +146,7 @@ TEST_CASE("txn: lost update") {
     {:process 1 :type :ok :value [[:r :x [0]] [:append :x 1]]}
     {:process 2 :type :ok :value [[:r :x [0]] [:append :x 2]]}
     {:process 3 :type :ok :value [[:r :x [0 1 2]]]})";
-  auto r = expect_anomaly(h, "snapshot-isolation", "lost-update");
+  expect_anomaly(h, "snapshot-isolation", "lost-update");
   CHECK(verdict(h, "read-committed") == Verdict::valid);
 }
 
@@ -159,7 +159,7 @@ TEST_CASE("txn: dirty update and garbage reads") {
   CHECK(has_anomaly(r, "G1a"));
 
   const char* garbage = R"({:process 0 :type :ok :value [[:r :x [9]]]})";
-  auto g = expect_anomaly(garbage, "read-uncommitted", "garbage-read");
+  expect_anomaly(garbage, "read-uncommitted", "garbage-read");
 }
 
 TEST_CASE("txn: realtime and process variants need the strong models") {
@@ -176,7 +176,7 @@ TEST_CASE("txn: realtime and process variants need the strong models") {
             "completed") != std::string::npos);
 
   std::string same_process = history(0);
-  auto p = expect_anomaly(same_process, "strong-session-serializable", "G-single-process");
+  expect_anomaly(same_process, "strong-session-serializable", "G-single-process");
 }
 
 TEST_CASE("txn: info txns count only when observed") {
@@ -241,7 +241,7 @@ TEST_CASE("txn: rw-register anomalies and inference") {
   const char* lost = R"(
     {:process 0 :type :ok :value [[:r :x nil] [:w :x 1]]}
     {:process 1 :type :ok :value [[:r :x nil] [:w :x 2]]})";
-  auto l = expect_anomaly(lost, "snapshot-isolation", "lost-update", rw);
+  expect_anomaly(lost, "snapshot-isolation", "lost-update", rw);
 
   // Each read the other's write: circular information flow.
   const char* g1c = R"(
