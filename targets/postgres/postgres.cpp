@@ -8,7 +8,8 @@
 //
 // Each op is BEGIN ISOLATION LEVEL <level>; one statement per micro-op; COMMIT, on the client's
 // own connection, all within ClientOptions.timeout_ms (the server's statement_timeout is the
-// same, so a statement stuck on a lock is cancelled there too).
+// same, so a statement stuck on a lock is cancelled there too). (Re)connecting, before the op
+// starts, has a budget of its own: max(timeout_ms, 2 s).
 //
 // Outcome mapping (the Two Generals lesson, see README "Outcomes"):
 //  - the connection could not be opened (refused, connect timeout): fail — nothing was sent;
@@ -33,6 +34,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -50,6 +52,7 @@ using pg::StepResult;
 
 constexpr int kPort = 5432;
 constexpr const char* kServerUser = "postgres";
+constexpr std::chrono::milliseconds kConnectBudget{2000};
 
 struct Isolation {
   std::string name;  // as in the spec: serializable, repeatable-read, read-committed
@@ -117,9 +120,12 @@ class PostgresClient final : public Client {
   Completion invoke(const Op& op) override {
     if (op.f != "txn" || !op.value.is_array())
       return {OpType::fail, nullptr, "postgres client does not support op " + op.f};
-    auto deadline = Clock::now() + timeout_;
-    if (!connection_.is_open() && !connection_.open(conninfo_, deadline))
+    // Opening the connection (a new backend process) has its own budget, as a Jepsen client's
+    // open! has: a short op timeout must not starve every reconnect.
+    if (!connection_.is_open() &&
+        !connection_.open(conninfo_, Clock::now() + std::max(timeout_, kConnectBudget)))
       return {OpType::fail, nullptr, "connect: " + connection_.error()};
+    auto deadline = Clock::now() + timeout_;
 
     StepResult begin = connection_.exec(begin_sql_, {}, deadline);
     if (begin.kind != StepResult::Kind::done) return abandon(begin, "BEGIN");
@@ -252,6 +258,8 @@ class PostgresTarget final : public Target {
                         "deadlock_timeout=100ms", "-c", "log_line_prefix=%m [%p] "}),
         {},
         log_dir_ / "postgres.log"};
+    log::info("postgres on " + node.name + ": data in " + data.string() + ", log in " +
+              (log_dir_ / "postgres.log").string());
     server_ = context.nodes.spawn(node.name, spawn);
     wait_healthy(30s);
     create_schema();
