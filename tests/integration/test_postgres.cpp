@@ -2,8 +2,6 @@
 // isolation level through the example specs (shortened with --time-limit), checked for real.
 #include <catch2/catch.hpp>
 
-#include <regex>
-
 #include "tests/integration/support.h"
 
 using namespace faultline;
@@ -17,13 +15,6 @@ constexpr const char* kTimeLimit = "15";
 
 std::string example(const std::string& level) {
   return FAULTLINE_SOURCE_DIR "/examples/postgres-append-" + level + ".yaml";
-}
-
-// The run id of the run in `run_dir`, from faultline.log ("run 3fa2c1 of ...").
-std::string run_id_of(const std::filesystem::path& run_dir) {
-  std::smatch m;
-  std::string log = slurp(run_dir / "faultline.log");
-  return std::regex_search(log, m, std::regex(R"(run ([0-9a-f]+) of )")) ? m[1].str() : "";
 }
 
 // Processes of the run's PostgreSQL: the postmaster and every backend run in its data folder,
@@ -42,22 +33,29 @@ std::string postgres_processes(const std::string& run_id) {
   return found;
 }
 
-// What a postgres run may leave behind, named by its run id: its namespace, its server
-// processes, its data folder in /tmp, its journal. (Host-wide checks would see other runs.)
-void require_postgres_run_clean(const std::string& run_id) {
-  REQUIRE(!run_id.empty());
+// Nothing of the run is left: the support's per-run checks (namespaces, links, journal, host
+// iptables), plus what is PostgreSQL's own: its processes and its data folder in /tmp.
+void require_postgres_run_clean(const std::string& run_id, const std::filesystem::path& root,
+                                const std::string& host_rules_before) {
+  REQUIRE(run_id.size() == 6);
   INFO("run id " << run_id);
-  CHECK(lines_containing(run_program("ip", {"netns", "list"}).text, "fl" + run_id).empty());
+  HostState after = run_leftovers(run_id, root);
+  CHECK(after.namespaces.empty());
+  CHECK(after.links.empty());
+  CHECK(after.servers.empty());
+  CHECK(after.journal.empty());
+  CHECK(after.host_iptables == host_rules_before);
   CHECK(postgres_processes(run_id).empty());
   CHECK(!std::filesystem::exists("/tmp/faultline-pg-" + run_id));
-  CHECK(!std::filesystem::exists("/run/faultline/" + run_id + ".journal"));
 }
 
 struct PgRun {
+  std::string host_rules_before = host_iptables();
   Output output;
   std::filesystem::path run_dir;
   json results;
   json check;  // the Elle check's result
+  std::string run_id;
 };
 
 PgRun run_example(const TempDir& dir, const std::string& level) {
@@ -67,6 +65,7 @@ PgRun run_example(const TempDir& dir, const std::string& level) {
   r.run_dir = std::filesystem::canonical(dir.path() / "store" / "latest");
   r.results = read_json(r.run_dir / "results.json");
   r.check = r.results["checks"][0];
+  r.run_id = r.results.value("run_id", "");
   return r;
 }
 
@@ -89,7 +88,7 @@ TEST_CASE("postgres: serializable list-append is serializable") {
   CHECK(run.results["stats"]["fail_ops"].get<int>() > 0);  // serialization failures
   CHECK(run.results["target"]["version"].get<std::string>().find("PostgreSQL 15") != std::string::npos);
   CHECK(std::filesystem::file_size(run.run_dir / "nodes" / "n1" / "postgres.log") > 0);
-  require_postgres_run_clean(run_id_of(run.run_dir));
+  require_postgres_run_clean(run.run_id, dir.path(), run.host_rules_before);
 }
 
 TEST_CASE("postgres: repeatable read is snapshot isolation: G2-item, never G1 or G-single") {
@@ -107,7 +106,7 @@ TEST_CASE("postgres: repeatable read is snapshot isolation: G2-item, never G1 or
   CHECK(contains(details["not"], "repeatable-read"));
   std::string strongest = details["strongest_satisfied"].dump();
   CHECK(strongest.find("snapshot-isolation") != std::string::npos);
-  require_postgres_run_clean(run_id_of(run.run_dir));
+  require_postgres_run_clean(run.run_id, dir.path(), run.host_rules_before);
 }
 
 TEST_CASE("postgres: read committed is read committed; host clean after") {
@@ -121,10 +120,11 @@ TEST_CASE("postgres: read committed is read committed; host clean after") {
   for (const char* forbidden_by_rc : {"G0", "G1a", "G1b", "G1c", "dirty-update"})
     CHECK_FALSE(contains(details["anomaly_types"], forbidden_by_rc));
   CHECK(contains(details["not"], "repeatable-read"));  // RC allows G-single / G2-item: seen
-  require_postgres_run_clean(run_id_of(run.run_dir));
+  require_postgres_run_clean(run.run_id, dir.path(), run.host_rules_before);
 }
 
 TEST_CASE("postgres: a SIGKILLed run takes its server along; clean removes the rest") {
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto store = dir.path() / "store";
   bp::child harness(FAULTLINE_BIN,
@@ -145,5 +145,5 @@ TEST_CASE("postgres: a SIGKILLed run takes its server along; clean removes the r
   Output clean = run_faultline({"clean"});
   INFO(clean.text);
   CHECK(clean.exit_code == 0);
-  require_postgres_run_clean(run_id);
+  require_postgres_run_clean(run_id, dir.path(), rules_before);
 }
