@@ -20,13 +20,18 @@ std::string spec_text(const std::string& workload_options, const std::string& ta
          "seed: 3\n";
 }
 
-std::string error_of(const std::string& yaml) {
-  try {
-    load_test_text(yaml, "spec.yaml");
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "";
+// The message of the SpecError that loading `yaml` throws, or "" if it loads.
+std::string spec_error(const std::string& yaml) {
+  std::string message;
+  CHECK_THROWS_AS([&] {
+    try {
+      load_test_text(yaml, "spec.yaml");
+    } catch (const SpecError& e) {
+      message = e.what();
+      throw;
+    }
+  }(), SpecError);
+  return message;
 }
 
 // Runs `n` generated txns one after another against a map, as a serializable store would, and
@@ -74,21 +79,21 @@ TEST_CASE("txn workloads: the three postgres examples load with their claims") {
 }
 
 TEST_CASE("txn workloads: postgres and workload options are validated") {
-  CHECK(error_of(spec_text("name: list-append", "nodes: 3")).find("target.nodes: postgres runs one server") !=
+  CHECK(spec_error(spec_text("name: list-append", "nodes: 3")).find("target.nodes: postgres runs one server") !=
         std::string::npos);
-  CHECK(error_of(spec_text("name: list-append", "nodes: 1, isolation: snapshot")).find("isolation") !=
+  CHECK(spec_error(spec_text("name: list-append", "nodes: 1, isolation: snapshot")).find("isolation") !=
         std::string::npos);
-  CHECK(error_of(spec_text("name: list-append, claim: linearizable")).find("claim") != std::string::npos);
-  CHECK(error_of(spec_text("name: rw-register, max_txn_length: 0")).find("max_txn_length") !=
+  CHECK(spec_error(spec_text("name: list-append, claim: linearizable")).find("claim") != std::string::npos);
+  CHECK(spec_error(spec_text("name: rw-register, max_txn_length: 0")).find("max_txn_length") !=
         std::string::npos);
-  CHECK(error_of(spec_text("name: register")).find("does not support") != std::string::npos);
+  CHECK(spec_error(spec_text("name: register")).find("does not support") != std::string::npos);
   Test test = load_test_text(spec_text("name: list-append"), "spec.yaml");
   CHECK(test.resolved["target"]["isolation"].as<std::string>() == "serializable");
   CHECK(test.resolved["workload"]["claim"].as<std::string>() == "serializable");
   CHECK(test.resolved["workload"]["max_writes_per_key"].as<int>() == 32);
 }
 
-TEST_CASE("txn workloads: unique values per key, keys retired after max_writes_per_key, skewed") {
+TEST_CASE("txn workloads: unique values per key, keys retired after max_writes_per_key") {
   Test test = load_test_text(
       spec_text("name: list-append, keys: 5, max_txn_length: 3, max_writes_per_key: 4"), "spec.yaml");
   Rng rng(1);
