@@ -65,13 +65,14 @@ inline nlohmann::json read_json(const std::filesystem::path& path) {
   return nlohmann::json::parse(in);
 }
 
-// What a run may leave on the host: faultline's namespaces, links, etcd processes, journals,
-// and the host's own iptables rules (which must never change).
+// What one run may leave on the host: its namespaces, links, journal and server processes
+// (found by the run's folder in their command line), and the host's own iptables rules (which
+// must never change). Scoped to the run so that other runs on the machine do not disturb it.
 struct HostState {
   std::string namespaces;
   std::string links;
   std::string servers;
-  std::string journals;
+  std::string journal;
   std::string host_iptables;
 };
 
@@ -83,20 +84,34 @@ inline std::string lines_containing(const std::string& text, const std::string& 
   return out;
 }
 
-inline HostState host_state() {
-  HostState s;
-  s.namespaces = lines_containing(run_program("ip", {"netns", "list"}).text, "fl");
-  s.links = lines_containing(run_program("ip", {"-o", "link", "show"}).text, ": fl");
-  s.servers = run_program("pgrep", {"-a", "-x", "etcd"}).text;
-  if (std::filesystem::exists("/run/faultline"))
-    for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
-      s.journals += e.path().string() + "\n";
+inline std::string host_iptables() {
   std::string rules;
   std::istringstream in(run_program("iptables-save", {}).text);
   for (std::string line; std::getline(in, line);)
     if (!line.empty() && line[0] != '#') rules += line + "\n";
-  s.host_iptables = rules;
+  return rules;
+}
+
+// `run_id`: as in results.json or the first line of faultline.log; `run_root`: a folder that
+// holds the run's store (server data directories live below it).
+inline HostState run_leftovers(const std::string& run_id, const std::filesystem::path& run_root) {
+  HostState s;
+  s.namespaces = lines_containing(run_program("ip", {"netns", "list"}).text, "fl" + run_id + "-");
+  std::string links = run_program("ip", {"-o", "link", "show"}).text;
+  s.links = lines_containing(links, "flb" + run_id) + lines_containing(links, "flv" + run_id);
+  s.servers = run_program("pgrep", {"-f", run_root.string() + "/"}).text;
+  if (std::filesystem::exists("/run/faultline/" + run_id + ".journal")) s.journal = run_id;
+  s.host_iptables = host_iptables();
   return s;
+}
+
+// The run id from a run folder's log ("run 1a2b3c of ...").
+inline std::string run_id_of(const std::filesystem::path& run_dir) {
+  std::ifstream in(run_dir / "faultline.log");
+  std::string line;
+  std::getline(in, line);
+  auto at = line.find("] info: run ");
+  return at == std::string::npos ? "" : line.substr(at + 12, 6);
 }
 
 // Polls `predicate` every 100 ms until it holds or `timeout` passes.
@@ -115,6 +130,17 @@ inline std::string slurp(const std::filesystem::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Waits until a running test's history records that nemesis action `f` (e.g. "start-partition")
+// took effect: its info entry, which carries what was done.
+inline bool wait_for_nemesis(const std::filesystem::path& history_path, const std::string& f,
+                             std::chrono::seconds timeout) {
+  std::string needle = "\"f\":\"" + f + "\",\"value\"";
+  return eventually(timeout, [&] {
+    return std::filesystem::exists(history_path) &&
+           slurp(history_path).find(needle) != std::string::npos;
+  });
 }
 
 }  // namespace faultline::testing
