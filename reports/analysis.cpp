@@ -103,6 +103,14 @@ class AnomalyCollector {
     if (i >= 0 && std::find(a.ops.begin(), a.ops.end(), i) == a.ops.end()) a.ops.push_back(i);
   }
 
+  // Adds an op Elle names T<index>, with that name.
+  void name_op(Anomaly& a, const json& index) {
+    add_op(a, index);
+    if (!index.is_number_integer()) return;
+    std::int64_t i = invocation_of(index.get<std::int64_t>());
+    if (i >= 0) a.names[i] = "T" + std::to_string(index.get<std::int64_t>());
+  }
+
   void sort_ops(Anomaly& a) const {
     std::sort(a.ops.begin(), a.ops.end(), [&](std::int64_t x, std::int64_t y) {
       return spans_[by_index_.at(x)].invoke_ns < spans_[by_index_.at(y)].invoke_ns;
@@ -110,17 +118,17 @@ class AnomalyCollector {
   }
 
   // The fault in force when the focus op ran, and which side its node was on.
-  std::string context_of(std::int64_t focus) const {
+  std::string context_of(std::int64_t focus, const std::string& name = "") const {
     if (!by_index_.contains(focus)) return "";
     const OpSpan& op = spans_[by_index_.at(focus)];
+    std::string who = name.empty() ? "Op " + std::to_string(focus) : name + " (op " + std::to_string(focus) + ")";
     std::int64_t end = op.complete_ns >= 0 ? op.complete_ns : op.invoke_ns;
     const FaultWindow* w = window_at(windows_, op.invoke_ns);
     if (w == nullptr) w = window_at(windows_, end);
     std::string where = op.node.empty() ? "" : " on node " + op.node;
     if (w == nullptr)
-      return "Op " + std::to_string(focus) + " ran" + where + " at " + format_s(op.invoke_ns) +
-             ", with no fault in force.";
-    std::string text = "Op " + std::to_string(focus) + " ran" + where + " at " +
+      return who + " ran" + where + " at " + format_s(op.invoke_ns) + ", with no fault in force.";
+    std::string text = who + " ran" + where + " at " +
                        format_s(op.invoke_ns) + ", during " + w->fault + " \"" +
                        w->description() + "\" (" + format_s(w->start_ns) + "–" +
                        format_s(w->end_ns) + ")";
@@ -180,13 +188,13 @@ class AnomalyCollector {
         a.key = c.value("key", "");
         for (const auto& step : c.value("steps", json::array())) a.sentences.push_back(value_text(step) + ".");
         if (c.contains("explanation")) a.sentences.push_back(value_text(c["explanation"]) + ".");
-        for (const auto& i : c.value("cycle", json::array())) add_op(a, i);
-        if (c.contains("txn")) add_op(a, c["txn"]);
+        for (const auto& i : c.value("cycle", json::array())) name_op(a, i);
+        if (c.contains("txn")) name_op(a, c["txn"]);
         std::string first = a.sentences.empty() ? type : a.sentences.front();
-        a.headline = type + (forbidden.contains(type) ? " (forbidden by the claim)" : "") + ": " + first;
+        a.headline = first + (forbidden.contains(type) ? " (forbidden by the claim)" : " (allowed by the claim)");
         if (!a.ops.empty()) {
-          a.focus = a.ops.front();
-          a.context = context_of(a.focus);
+          // A cycle has no single culprit: no focus op; the context is the first txn's.
+          a.context = context_of(a.ops.front(), a.names[a.ops.front()]);
           if (!a.context.empty()) a.sentences.push_back(a.context);
         }
         sort_ops(a);
@@ -454,14 +462,49 @@ std::vector<PhaseFigures> phase_figures(const History& history, const std::vecto
   return phases;
 }
 
+namespace {
+
+// A list value short: [1 2 3 … 29 30].
+std::string list_text(const json& list) {
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (list.size() > 7 && i == 3) {
+      items.push_back("…");
+      i = list.size() - 3;
+    }
+    items.push_back(value_text(list[i]));
+  }
+  return "[" + join(items, " ") + "]";
+}
+
+// Elle's micro-ops: "a 115 31, r 106 [1 2 3 … 8 9]".
+std::string txn_text(const json& mops) {
+  std::vector<std::string> parts;
+  for (const auto& mop : mops) {
+    if (!mop.is_array() || mop.size() < 2) {
+      parts.push_back(value_text(mop));
+      continue;
+    }
+    std::string f = value_text(mop[0]);
+    std::string text = (f == "append" ? "a" : f) + " " + value_text(mop[1]);
+    if (mop.size() > 2 && !mop[2].is_null()) text += " " + (mop[2].is_array() ? list_text(mop[2]) : value_text(mop[2]));
+    parts.push_back(text);
+  }
+  return join(parts, ", ");
+}
+
+}  // namespace
+
 std::string OpSpan::label() const {
+  constexpr std::size_t kValueChars = 60;
+  if (f == "txn" && value.is_array()) return txn_text(value);
   std::string text = f + (key.empty() ? "" : " " + key);
   if (f == "read") return text + (outcome == OpType::ok ? " → " + value_text(value) : "");
   if (f == "cas" && value.is_array() && value.size() == 2)
     return text + " " + value_text(value[0]) + "→" + value_text(value[1]);
   if (value.is_null()) return text;
-  std::string v = value_text(value);
-  if (v.size() > 40) v = v.substr(0, 37) + "...";
+  std::string v = value.is_array() ? list_text(value) : value_text(value);
+  if (v.size() > kValueChars) v = v.substr(0, kValueChars - 3) + "...";
   return text + " " + v;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -106,6 +107,7 @@ struct Anomaly {
   std::vector<std::string> sentences;  // the explanation, step by step
   std::vector<std::int64_t> ops;       // invocation indexes of the ops involved, in time order
   std::int64_t focus = -1;             // the op that cannot be explained, if any
+  std::map<std::int64_t, std::string> names;  // op -> the checker's name for it ("T5936")
   std::string context;                 // the fault in force at the focus op, and its node's side
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -25,6 +26,13 @@ constexpr int kSvgWidth = 960;
 constexpr int kSvgLaneHeight = 34;
 constexpr int kSvgLeft = 130;
 constexpr int kSvgTop = 22;
+
+// "9.912 s": op times in a short timeline need milliseconds.
+std::string axis_time(std::int64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f s", static_cast<double>(ns) / 1e9);
+  return text;
+}
 
 std::string outcome_class(OpType type) {
   switch (type) {
@@ -134,7 +142,7 @@ class HtmlWriter {
                                               : "could not be graded against";
     out_ << "<p class=\"lede\">faultline drove a <b>" << h(r.value("workload", std::string("?")))
          << "</b> workload against <b>" << h(target.value("version", std::string("?"))) << "</b> on "
-         << target.value("nodes", 0) << " nodes for " << format_s(a_.end_ns) << ", injecting "
+         << target.value("nodes", 0) << (target.value("nodes", 0) == 1 ? " node" : " nodes") << " for " << format_s(a_.end_ns) << ", injecting "
          << (a_.faults_injected.empty() ? std::string("no faults") : h(join(a_.faults_injected, ", ")) + " faults")
          << ". The recorded history <b>" << held << "</b> the claimed guarantee, <i>" << h(guarantee)
          << "</i>.</p>\n<dl class=\"facts\">\n";
@@ -283,11 +291,13 @@ class HtmlWriter {
                     h(title).c_str(), cls.c_str(), from, y, std::max(2.0, to - from));
       out_ << buffer;
       std::snprintf(buffer, sizeof buffer, "<text class=\"op-label\" x=\"%.1f\" y=\"%d\">%s%s</text></g>\n", from + 2, y + 27,
-                    h(s->label()).c_str(), s->index == an.focus ? " ✗" : "");
+                    h((an.names.contains(s->index) ? an.names.at(s->index) + ": " : std::string()) + s->label()).c_str(),
+                    s->index == an.focus ? " ✗" : "");
       out_ << buffer;
     }
     std::snprintf(buffer, sizeof buffer, "<text class=\"axis\" x=\"%d\" y=\"%d\">%s</text><text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
-                  kSvgLeft, height - 4, format_s(t0).c_str(), kSvgWidth - 20, height - 4, format_s(t1).c_str());
+                  kSvgLeft, height - 4, axis_time(t0).c_str(), kSvgWidth - 20, height - 4,
+                  ("+" + format_ms(t1 - t0)).c_str());
     out_ << buffer << "</svg>\n";
   }
 
@@ -303,7 +313,8 @@ class HtmlWriter {
       out_ << "</ol>\n";
       anomaly_timeline(an);
       out_ << "<p class=\"note\">Each bar is one op, from invocation to completion, on its process's lane; "
-              "✗ marks the op no order explains. Hover a bar for details.</p></article>\n";
+              "✗ marks the op no order explains. Hover a bar for details. The axis runs from the first "
+              "invocation shown to the last completion.</p></article>\n";
     }
     out_ << "</section>\n";
   }

@@ -35,7 +35,7 @@ std::string one_line_summary(const RunData& run, const Analysis& analysis) {
     faults += (faults.empty() ? "" : ", ") + analysis.phases[i].phase + " ×" +
               std::to_string(analysis.phases[i].windows);
   std::string text = target.value("version", target.value("system", std::string("?"))) + ", " +
-                     std::to_string(target.value("nodes", 0)) + " nodes, " +
+                     std::to_string(target.value("nodes", 0)) + (target.value("nodes", 0) == 1 ? " node, " : " nodes, ") +
                      run.results.value("workload", std::string("?")) + " workload, " +
                      format_s(analysis.end_ns) + ", faults: " + (faults.empty() ? "none" : faults) +
                      " — " + verdict_of(run);

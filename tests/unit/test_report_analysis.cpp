@@ -170,7 +170,27 @@ TEST_CASE("report: Elle anomalies keep their cycle steps; completion indexes map
   CHECK(anomalies[0].type == "G-single");
   CHECK(anomalies[0].ops == std::vector<std::int64_t>{0, 1});
   CHECK(anomalies[0].sentences.front() == "T0 < T1 because T1 read x = [1].");
-  CHECK(anomalies[0].headline.find("forbidden by the claim") != std::string::npos);
+  CHECK(anomalies[0].headline == "T0 < T1 because T1 read x = [1]. (forbidden by the claim)");
+  CHECK(anomalies[0].focus == -1);  // a cycle has no single culprit
+  CHECK(anomalies[0].names.at(0) == "T2");  // Elle named the txn by its completion's index
+  CHECK(anomalies[0].names.at(1) == "T1");
+}
+
+TEST_CASE("report: op labels are short: reads with their value, cas as from→to, txns as micro-ops") {
+  auto span = [](std::string f, std::string key, nlohmann::json value, OpType outcome) {
+    OpSpan s;
+    s.f = std::move(f);
+    s.key = std::move(key);
+    s.value = std::move(value);
+    s.outcome = outcome;
+    return s;
+  };
+  CHECK(span("read", "k1", 3, OpType::ok).label() == "read k1 → 3");
+  CHECK(span("read", "k1", nullptr, OpType::info).label() == "read k1");
+  CHECK(span("cas", "k0", {1, 4}, OpType::fail).label() == "cas k0 1→4");
+  OpSpan txn = span("txn", "", nlohmann::json::parse(R"([["append",115,31],["r",106,[1,2,3,4,5,6,7,8,9]],["r",7,null]])"),
+                    OpType::ok);
+  CHECK(txn.label() == "a 115 31, r 106 [1 2 3 … 7 8 9], r 7");
 }
 
 TEST_CASE("report: what was not exercised names missing faults, limitations and unknown outcomes") {
