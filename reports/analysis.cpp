@@ -421,8 +421,9 @@ std::vector<PhaseFigures> phase_figures(const History& history, const std::vecto
     intervals.push_back({w.start_ns, w.end_ns, w.fault, true});
     if (!w.healed) continue;
     std::int64_t to = std::min(w.end_ns + kAfterHeal_ns, end_ns);
+    // At most half the quiet time before the next fault, so that some of it stays healthy.
     for (const auto& next : windows)
-      if (next.start_ns >= w.end_ns) to = std::min(to, next.start_ns);
+      if (next.start_ns >= w.end_ns) to = std::min(to, w.end_ns + (next.start_ns - w.end_ns) / 2);
     if (to > w.end_ns) intervals.push_back({w.end_ns, to, "after " + w.fault, false});
   }
   std::vector<PhaseFigures> phases{{"healthy"}};

@@ -56,7 +56,7 @@ const FaultWindow* window_at(const std::vector<FaultWindow>& windows, std::int64
 inline constexpr std::int64_t kAfterHeal_ns = 5'000'000'000;
 
 // Client ops grouped by the phase in force when they were invoked: a fault window, the
-// kAfterHeal_ns after it (cut short by the next fault), or healthy.
+// kAfterHeal_ns after it (at most half the quiet time before the next fault), or healthy.
 struct PhaseFigures {
   std::string phase;           // "healthy", a fault name, or "after " + fault name
   int windows = 0;             // fault windows of this kind (0 for healthy)

@@ -190,7 +190,8 @@ class HtmlWriter {
            << format_ms(p.latency_ns_p95) << "</td><td>" << format_ms(p.latency_ns_p99) << "</td></tr>\n";
     }
     out_ << "</tbody></table><p class=\"note\">Ops count in the phase in force when they were invoked; "
-         << "<i>after X</i> is the " << format_s(kAfterHeal_ns) << " after each heal. ok/s: ok ops per second of "
+         << "<i>after X</i> is the " << format_s(kAfterHeal_ns) << " after each heal (at most half the quiet time "
+         << "before the next fault). ok/s: ok ops per second of "
          << "the phase. fail includes definite negative answers (a cas whose compare did not match): read a fault "
          << "row against the healthy one. Latency is over ok ops.</p>";
   }

@@ -31,9 +31,8 @@ std::map<std::string, std::int64_t> anomaly_type_counts(const RunData& run, cons
 std::string one_line_summary(const RunData& run, const Analysis& analysis) {
   const json& target = run.results.value("target", json::object());
   std::string faults;
-  for (std::size_t i = 1; i < analysis.phases.size(); ++i)
-    faults += (faults.empty() ? "" : ", ") + analysis.phases[i].phase + " ×" +
-              std::to_string(analysis.phases[i].windows);
+  for (const auto& fault : analysis.faults_injected)
+    faults += (faults.empty() ? "" : ", ") + fault + " ×" + std::to_string(find_phase(analysis, fault)->windows);
   std::string text = target.value("version", target.value("system", std::string("?"))) + ", " +
                      std::to_string(target.value("nodes", 0)) + (target.value("nodes", 0) == 1 ? " node, " : " nodes, ") +
                      run.results.value("workload", std::string("?")) + " workload, " +

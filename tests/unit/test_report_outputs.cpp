@@ -110,7 +110,7 @@ TEST_CASE("report: summary.md of an invalid run lists each anomaly on one line")
   CHECK(contains(md, "**violated**"));
   CHECK(contains(md, "**Anomalies (1):**"));
   CHECK(contains(md, "- `nonlinearizable-read` key k1: read returning 1"));
-  CHECK(contains(md, "(nonlinearizable-read ×1)"));
+  CHECK(contains(md, "faults: partition ×1 — invalid (nonlinearizable-read ×1)"));
 }
 
 TEST_CASE("report: junit.xml has one testcase per checker; a violation is a failure with the explanation") {
