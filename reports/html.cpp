@@ -26,6 +26,7 @@ constexpr int kSvgWidth = 960;
 constexpr int kSvgLaneHeight = 34;
 constexpr int kSvgLeft = 130;
 constexpr int kSvgTop = 22;
+constexpr double kSvgCharWidth = 6.2;  // 11px sans-serif, roughly
 
 // "9.912 s": op times in a short timeline need milliseconds.
 std::string axis_time(std::int64_t ns) {
@@ -291,9 +292,12 @@ class HtmlWriter {
       std::snprintf(buffer, sizeof buffer, "<g><title>%s</title><rect class=\"op %s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"16\" rx=\"3\"/>",
                     h(title).c_str(), cls.c_str(), from, y, std::max(2.0, to - from));
       out_ << buffer;
-      std::snprintf(buffer, sizeof buffer, "<text class=\"op-label\" x=\"%.1f\" y=\"%d\">%s%s</text></g>\n", from + 2, y + 27,
-                    h((an.names.contains(s->index) ? an.names.at(s->index) + ": " : std::string()) + s->label()).c_str(),
-                    s->index == an.focus ? " ✗" : "");
+      std::string label = (an.names.contains(s->index) ? an.names.at(s->index) + ": " : std::string()) + s->label() +
+                          (s->index == an.focus ? " ✗" : "");
+      // Labels that would run off the right edge end where their bar ends instead.
+      bool flush_right = from + kSvgCharWidth * static_cast<double>(label.size()) > kSvgWidth - 10;
+      std::snprintf(buffer, sizeof buffer, "<text class=\"op-label\" x=\"%.1f\" y=\"%d\"%s>%s</text></g>\n",
+                    flush_right ? to : from + 2, y + 27, flush_right ? " text-anchor=\"end\"" : "", h(label).c_str());
       out_ << buffer;
     }
     std::snprintf(buffer, sizeof buffer, "<text class=\"axis\" x=\"%d\" y=\"%d\">%s</text><text class=\"axis\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
