@@ -24,6 +24,14 @@ namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Checks that `text` contains each of `parts`, naming the one missing.
+void check_contains_all(const std::string& text, std::initializer_list<std::string> parts) {
+  for (const auto& part : parts) {
+    INFO("expected to find: " << part);
+    CHECK(contains(text, part));
+  }
+}
+
 // A valid run: ok everywhere, a partition in the middle costing some availability.
 RunData valid_run() {
   RunData run;
@@ -92,25 +100,20 @@ std::string http_get(int port, const std::string& target) {
 TEST_CASE("report: summary.md of a valid run has the verdict, the dual table and the run folder") {
   RunData run = valid_run();
   std::string md = render_summary_md(run, analyze(run));
-  CHECK(contains(md, "## faultline: unit-register — ✅ valid"));
-  CHECK(contains(md, "| Guarantee claimed | Observed | What it cost | Not exercised |"));
-  CHECK(contains(md, "| linearizable register (per key) (linearizable) | held: linearizable |"));
-  CHECK(contains(md, "partition ×1: ok 50.0%, fail 50.0%, info 0.0%"));
-  CHECK(contains(md, "| healthy | "));
-  CHECK(contains(md, "clock faults"));
-  CHECK(contains(md, "No anomalies."));
-  CHECK(contains(md, "Run folder: `/tmp/store/unit-register/20260101T000000.000Z`"));
-  CHECK(contains(md, "Reproduce: `faultline run /tmp/store/unit-register/20260101T000000.000Z/spec.yaml --seed 42`"));
+  check_contains_all(md, {"## faultline: unit-register — ✅ valid",
+                          "| Guarantee claimed | Observed | What it cost | Not exercised |",
+                          "| linearizable register (per key) (linearizable) | held: linearizable |",
+                          "partition ×1: ok 50.0%, fail 50.0%, info 0.0%", "| healthy | ", "clock faults",
+                          "No anomalies.", "Run folder: `/tmp/store/unit-register/20260101T000000.000Z`",
+                          "Reproduce: `faultline run /tmp/store/unit-register/20260101T000000.000Z/spec.yaml --seed 42`"});
 }
 
 TEST_CASE("report: summary.md of an invalid run lists each anomaly on one line") {
   RunData run = invalid_run();
   std::string md = render_summary_md(run, analyze(run));
-  CHECK(contains(md, "❌ invalid"));
-  CHECK(contains(md, "**violated**"));
-  CHECK(contains(md, "**Anomalies (1):**"));
-  CHECK(contains(md, "- `nonlinearizable-read` key k1: read returning 1"));
-  CHECK(contains(md, "faults: partition ×1 — invalid (nonlinearizable-read ×1)"));
+  check_contains_all(md, {"❌ invalid", "**violated**", "**Anomalies (1):**",
+                          "- `nonlinearizable-read` key k1: read returning 1",
+                          "faults: partition ×1 — invalid (nonlinearizable-read ×1)"});
 }
 
 TEST_CASE("report: junit.xml has one testcase per checker; a violation is a failure with the explanation") {
@@ -122,27 +125,23 @@ TEST_CASE("report: junit.xml has one testcase per checker; a violation is a fail
 
   RunData invalid = invalid_run();
   std::string bad = render_junit(invalid, analyze(invalid));
-  CHECK(contains(bad, "failures=\"1\""));
-  CHECK(contains(bad, "<failure type=\"invalid\" message=\"not linearizable: key k1: stale read\">"));
-  CHECK(contains(bad, "[nonlinearizable-read] Read returning 1"));
-  CHECK(contains(bad, "n3 could not reach n1, n2 (minority side, 1 of 3 nodes)"));
+  check_contains_all(bad, {"failures=\"1\"", "<failure type=\"invalid\" message=\"not linearizable: key k1: stale read\">",
+                           "[nonlinearizable-read] Read returning 1",
+                           "n3 could not reach n1, n2 (minority side, 1 of 3 nodes)"});
 
   RunData unknown = valid_run();
   unknown.results = results_for("unknown", {linear_check("unknown")});
   unknown.results["interrupted"] = true;
   std::string undecided = render_junit(unknown, analyze(unknown));
-  CHECK(contains(undecided, "<error type=\"unknown\""));
-  CHECK(contains(undecided, "name=\"run completed\""));
-  CHECK(contains(undecided, "errors=\"2\""));
+  check_contains_all(undecided, {"<error type=\"unknown\"", "name=\"run completed\"", "errors=\"2\""});
 }
 
 TEST_CASE("report: report.html is one self-contained page with every section") {
   RunData run = invalid_run();
   run.history[0].value = "</script><b>";  // text from the history must not end a script
   std::string html = render_html(run, analyze(run));
-  for (const char* id : {"id=\"dual\"", "id=\"questions\"", "id=\"anomalies\"", "id=\"latency-chart\"",
-                         "id=\"throughput-chart\"", "id=\"timeline-canvas\"", "id=\"fl-data\"", "id=\"spec\""})
-    CHECK(contains(html, id));
+  check_contains_all(html, {"id=\"dual\"", "id=\"questions\"", "id=\"anomalies\"", "id=\"latency-chart\"",
+                            "id=\"throughput-chart\"", "id=\"timeline-canvas\"", "id=\"fl-data\"", "id=\"spec\""});
   CHECK(contains(html, "<svg class=\"anomaly-timeline\""));
   CHECK(contains(html, "faultline run /tmp/store/unit-register/20260101T000000.000Z/spec.yaml --seed 42"));
   CHECK(contains(html, "uPlot"));
