@@ -84,7 +84,7 @@ void hard() {
   std::uint64_t worst_seed = 0, worst_states = 0;
   std::vector<double> times_s;
   for (std::uint64_t seed = 1; seed <= 100; ++seed) {
-    GenerateOptions gen{.seed = seed, .ops = 1000, .processes = 10, .values = 3, .info_probability = 0.1};
+    GenerateOptions gen{.seed = seed, .ops = 1000, .processes = 50, .values = 3, .info_probability = 0.05};
     Timed timed = timed_check(generate_register_history(gen));
     times_s.push_back(timed.cpu_s);
     if (timed.cpu_s > worst_s) {
@@ -93,7 +93,7 @@ void hard() {
       worst_states = timed.result.details["states_explored"].get<std::uint64_t>();
     }
   }
-  std::printf("hard: 100 histories, 1000 ops, 10 clients, 3 values, 10%% info: median %.3f ms, hardest %.3f ms (seed %llu, %llu states)\n",
+  std::printf("hard: 100 histories, 1000 ops, 50 clients, 3 values, 5%% info: median %.3f ms, hardest %.3f ms (seed %llu, %llu states)\n",
               median(times_s) * 1e3, worst_s * 1e3, static_cast<unsigned long long>(worst_seed),
               static_cast<unsigned long long>(worst_states));
 }
