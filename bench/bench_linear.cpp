@@ -42,10 +42,12 @@ long peak_rss_mib() {
   return usage.ru_maxrss / 1024;  // Linux reports KiB
 }
 
-// CPU time of this process: the machine is shared, and wall time would count other work.
+// CPU time of this thread (checks run with threads = 1): the machine is shared, and wall time
+// would count other work. Not the process clock: with an ITIMER_PROF armed (scale rows), Linux
+// reads that one at tick granularity.
 double cpu_s() {
   timespec now{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
