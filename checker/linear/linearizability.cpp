@@ -288,10 +288,15 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
                    {"max_states", options.max_states},
                    {"budget_exhausted", !unknown_keys.empty()},
                    {"threads", threads},
-                   {"invalid_keys", invalid_keys},
-                   {"unknown_keys", unknown_keys},
-                   {"failures", failures},
-                   {"per_key", per_key}};
+                   {"invalid_keys", nullptr},
+                   {"unknown_keys", nullptr},
+                   {"failures", nullptr},
+                   {"per_key", nullptr}};
+  // Moved in, not copied: per_key has an entry for every key.
+  check.details["invalid_keys"] = std::move(invalid_keys);
+  check.details["unknown_keys"] = std::move(unknown_keys);
+  check.details["failures"] = std::move(failures);
+  check.details["per_key"] = std::move(per_key);
   check.check_time_s = seconds_since(start);
   return check;
 }
