@@ -292,3 +292,12 @@ TEST_CASE("linear: Jepsen independent [k v] tuples are split per key") {
   CHECK(result.details["invalid_keys"] == json{"b"});
   CHECK(result.details["failures"][0]["blocked_op"]["value"] == 2);  // the value of the tuple
 }
+
+TEST_CASE("linear: malformed input on one of many keys throws from the worker threads too") {
+  HistoryBuilder history;
+  for (int key = 0; key < 8; ++key) history.op(0, "write", key, nullptr, "k" + std::to_string(key));
+  history.op(1, "cas", "not a pair", nullptr, "k5");
+  LinearOptions options;
+  options.threads = 0;
+  CHECK_THROWS_AS(check_linearizable(history.history(), options), HistoryError);
+}
