@@ -95,8 +95,8 @@ StepResult Connection::exec(const std::string& sql, const std::vector<std::strin
   int queued = PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
                                  nullptr, values.empty() ? nullptr : values.data(), nullptr,
                                  nullptr, 0);
-  // A refused send may have flushed part of the message: say "lost", not "not sent", unless
-  // libpq refused before writing anything (the connection was already known bad).
+  // From here on part of the statement may have reached the server: a failure is "lost", never
+  // "not sent" (that is only for a connection known bad before anything was written, above).
   auto broken = [&](Kind kind, std::string message) {
     out.kind = kind;
     out.message = std::move(message);
