@@ -13,6 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "harness/history.h"
+
 namespace faultline::testing {
 
 namespace bp = boost::process;
@@ -87,7 +91,8 @@ inline HostState host_state() {
   HostState s;
   s.namespaces = lines_containing(run_program("ip", {"netns", "list"}).text, "fl");
   s.links = lines_containing(run_program("ip", {"-o", "link", "show"}).text, ": fl");
-  s.servers = run_program("pgrep", {"-a", "-x", "etcd"}).text;
+  s.servers = run_program("pgrep", {"-a", "-x", "etcd"}).text +
+              run_program("pgrep", {"-a", "-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text;
   if (std::filesystem::exists("/run/faultline"))
     for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
       s.journals += e.path().string() + "\n";
@@ -108,6 +113,65 @@ bool eventually(std::chrono::seconds timeout, Predicate predicate) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return predicate();
+}
+
+// The nemesis entries of a history with the given f and type info (what each action did).
+inline std::vector<nlohmann::json> nemesis_infos(const std::filesystem::path& history_path,
+                                                 const std::string& f) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(history_path);
+  for (std::string line; std::getline(in, line);) {
+    auto op = nlohmann::json::parse(line, nullptr, false);
+    if (op.is_object() && op.value("process", nlohmann::json()) == "nemesis" &&
+        op.value("f", "") == f && op.value("type", "") == "info")
+      out.push_back(op);
+  }
+  return out;
+}
+
+struct RunResult {
+  Output output;
+  std::filesystem::path dir;  // the run folder
+  nlohmann::json results;
+  History history;
+};
+
+// Runs `spec_text` (written into `dir`) with the store in `dir`, plus `extra` flags.
+inline RunResult run_spec(const TempDir& dir, const std::string& spec_text,
+                          const std::vector<std::string>& extra = {}) {
+  RunResult r;
+  std::vector<std::string> args{"run", dir.write("spec.yaml", spec_text), "--store",
+                                (dir.path() / "store").string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  r.output = run_faultline(args);
+  r.dir = dir.path() / "store" / "latest";
+  if (std::filesystem::exists(r.dir / "results.json")) r.results = read_json(r.dir / "results.json");
+  if (std::filesystem::exists(r.dir / "history.jsonl"))
+    r.history = read_history(r.dir / "history.jsonl");
+  return r;
+}
+
+// The run id a run folder's log names ("run 1a2b3c of ..."); empty when none.
+inline std::string run_id_of(const std::filesystem::path& run_dir) {
+  std::ifstream in(run_dir / "faultline.log");
+  for (std::string line; std::getline(in, line);)
+    if (auto at = line.find("info: run "); at != std::string::npos)
+      return line.substr(at + 10, line.find(' ', at + 10) - (at + 10));
+  return {};
+}
+
+// Nothing of the run in `run_dir` is left: its namespaces, links and journal (with the offset
+// files it lists), and the host's iptables rules are as before. Only this run's resources are
+// looked at: other engineers' runs on a shared machine come and go meanwhile.
+inline void require_no_leftovers(const HostState& before, const std::filesystem::path& run_dir) {
+  std::string id = run_id_of(run_dir);
+  REQUIRE(!id.empty());
+  HostState after = host_state();
+  CHECK(lines_containing(after.namespaces, "fl" + id + "-") == "");
+  CHECK(lines_containing(after.links, id) == "");
+  CHECK(lines_containing(after.journals, id) == "");
+  CHECK(!std::filesystem::exists("/run/faultline/" + id + "-n1.clock"));
+  CHECK(after.host_iptables == before.host_iptables);
 }
 
 inline std::string slurp(const std::filesystem::path& path) {
