@@ -123,7 +123,7 @@ std::string undo(const std::string& kind, const std::string& name) noexcept {
     } else if (kind == "link") {
       if (run_host({"ip", "link", "del", name}).ok()) return "removed link " + name;
     } else if (kind == "file") {
-      if (std::filesystem::remove(name)) return "removed file " + name;
+      if (std::filesystem::remove_all(name) > 0) return "removed file " + name;  // or folder
     }
   } catch (const std::exception& e) {
     log::warn("cleanup of " + kind + " " + name + " failed: " + e.what());

@@ -60,7 +60,8 @@ class NodeControl {
   // Starts a long-running process on a node; it dies with the harness if the harness dies.
   virtual std::unique_ptr<NodeProcess> spawn(const std::string& node,
                                              const SpawnOptions& options) = 0;
-  // Registers a host file for removal at teardown (before the caller creates it).
+  // Registers a host file (or folder, removed with its contents) for removal at teardown
+  // (before the caller creates it).
   virtual void register_file(const std::filesystem::path& path) = 0;
   // Removes every resource this run made. Idempotent; never throws.
   virtual void teardown() noexcept = 0;

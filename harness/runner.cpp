@@ -74,7 +74,8 @@ class Run {
     write_spec();
     std::vector<std::string> names;
     for (int i = 0; i < spec_.nodes; ++i) names.push_back(node_name(i));
-    std::string run_id = random_run_id();
+    run_id_ = random_run_id();
+    const std::string& run_id = run_id_;
     log::info("run " + run_id + " of " + spec_.file.string() + ", seed " +
               std::to_string(spec_.seed) + ", into " + outcome_.run_dir.string());
     cluster_ = make_local_cluster({run_id, names});
@@ -198,6 +199,9 @@ class Run {
         process += spec_.concurrency;
         client = test_.target->open_client(node, client_options);
       }
+    }
+    std::int64_t seen = highest_process_.load();
+    while (process > seen && !highest_process_.compare_exchange_weak(seen, process)) {
     }
   }
 
@@ -345,7 +349,7 @@ class Run {
       recovery_problem_ = e.what();
     }
     auto ops = test_.workload->final_ops();
-    std::int64_t process = next_fresh_process();
+    std::int64_t process = std::max<std::int64_t>(highest_process_.load() + 1, spec_.concurrency);
     for (std::size_t i = 0; i < ops.size(); ++i) {
       const NodeInfo& node = cluster_->nodes()[i % cluster_->nodes().size()];
       auto client = test_.target->open_client(node, ClientOptions{spec_.timeout_ms});
@@ -354,13 +358,6 @@ class Run {
       op.node = node.name;
       perform(*client, std::move(op));
     }
-  }
-
-  std::int64_t next_fresh_process() const {
-    std::int64_t max_process = spec_.concurrency;
-    for (const auto& op : read_history(outcome_.run_dir / "history.jsonl"))
-      max_process = std::max(max_process, op.process + 1);
-    return max_process;
   }
 
   void shut_down() noexcept {
@@ -385,6 +382,7 @@ class Run {
         {"name", spec_.name},
         {"spec_file", spec_.file.string()},
         {"seed", spec_.seed},
+        {"run_id", run_id_},
         {"target", {{"system", spec_.system}, {"version", test_.target->version()}, {"nodes", spec_.nodes}}},
         {"workload", spec_.workload},
         {"guarantee", test_.workload->guarantee()},
@@ -413,6 +411,7 @@ class Run {
   const Spec& spec_;
   RunOptions options_;
   RunOutcome outcome_;
+  std::string run_id_;  // names the run's namespaces, links and journal
   std::unique_ptr<NodeControl> cluster_;
   std::string run_id_;
   std::unique_ptr<HistoryWriter> writer_;
@@ -420,6 +419,7 @@ class Run {
   StopFlag phase_over_;
   StopFlag progress_done_;
   std::atomic<std::int64_t> ok_ops_{0}, fail_ops_{0}, info_ops_{0};
+  std::atomic<std::int64_t> highest_process_{0};  // final ops use fresh processes above it
   std::mutex fault_mutex_;
   std::string active_fault_;
   std::string recovery_problem_;

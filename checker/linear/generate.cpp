@@ -96,15 +96,7 @@ class Simulation {
 
   void emit(std::int64_t process, OpType type, const std::string& f, const std::string& key,
             nlohmann::json value) {
-    Op op;
-    op.index = static_cast<std::int64_t>(history_.size());
-    op.time_ns = op.index * 1000;
-    op.process = process;
-    op.type = type;
-    op.f = f;
-    op.key = key;
-    op.value = std::move(value);
-    history_.push_back(std::move(op));
+    append_op(history_, process, type, f, key, std::move(value));
   }
 
   const GenerateOptions& options_;
@@ -117,6 +109,19 @@ class Simulation {
 };
 
 }  // namespace
+
+void append_op(History& history, std::int64_t process, OpType type, std::string f, std::string key,
+               nlohmann::json value) {
+  Op op;
+  op.index = static_cast<std::int64_t>(history.size());
+  op.time_ns = op.index * 1000;
+  op.process = process;
+  op.type = type;
+  op.f = std::move(f);
+  op.key = std::move(key);
+  op.value = std::move(value);
+  history.push_back(std::move(op));
+}
 
 History generate_register_history(const GenerateOptions& options) {
   return Simulation(options).run();

@@ -19,6 +19,10 @@ struct GenerateOptions {
   double read_fraction = 0.5;     // the rest is split evenly between write and cas
 };
 
+// Appends an op with the next index, and time_ns = 1 µs per position.
+void append_op(History& history, std::int64_t process, OpType type, std::string f, std::string key,
+               nlohmann::json value);
+
 // f read (ok value: the register's value, null while absent), write (value v), cas ([old, new],
 // fail when the compare does not match). After an info, a client continues as a new process.
 History generate_register_history(const GenerateOptions& options);

@@ -36,26 +36,115 @@ struct Object {
   std::vector<ObjectOp> ops;
 };
 
+// Where each process's op in flight sits: its object and position there. Process numbers are
+// small in practice (Jepsen: old + concurrency after each crash), so they index a vector; any
+// other goes to a map.
+class InFlight {
+ public:
+  struct Slot {
+    std::size_t object = kNever;  // kNever: nothing in flight
+    std::size_t position = 0;
+  };
+  explicit InFlight(std::size_t dense_limit) : dense_limit_(dense_limit) {}
+
+  Slot& operator[](std::int64_t process) {
+    if (process < 0 || static_cast<std::size_t>(process) >= dense_limit_) return sparse_[process];
+    auto index = static_cast<std::size_t>(process);
+    if (index >= dense_.size()) dense_.resize(std::max(index + 1, 2 * dense_.size()));
+    return dense_[index];
+  }
+
+ private:
+  std::size_t dense_limit_;
+  std::vector<Slot> dense_;
+  std::unordered_map<std::int64_t, Slot> sparse_;
+};
+
 // Pairs invocations with completions, drops nemesis and failed ops, and splits by key: a key's
-// ops are checked on their own (linearizability is compositional).
+// ops are checked on their own (linearizability is compositional). One pass; harness pair_ops
+// does the same pairing but is too slow for million-op histories split this way.
 std::vector<Object> split_by_key(const History& history) {
   std::vector<Object> objects;
-  std::unordered_map<std::string, std::size_t> object_of;  // key -> position in objects
-  for (const PairedOp& pair : pair_ops(history, "history")) {
-    OpType outcome = pair.outcome(history);
-    if (outcome == OpType::fail) continue;  // never took effect
-    ObjectOp op;
-    op.invoke = &history[pair.invoke];
-    op.completion = pair.completion ? &history[*pair.completion] : nullptr;
-    op.outcome = outcome == OpType::ok ? OpType::ok : OpType::info;
-    op.invoke_pos = pair.invoke;
-    op.complete_pos = pair.completion.value_or(kNever);
-    const std::string& key = op.invoke->key.empty() && op.completion ? op.completion->key : op.invoke->key;
+  std::unordered_map<std::string_view, std::size_t> object_of;  // key -> position in objects
+  InFlight in_flight(4 * history.size() + 64);
+  std::size_t last = kNever;  // consecutive ops often share a key: skip the hash then
+  auto object_for = [&](std::string_view key) {
+    if (last != kNever && objects[last].key == key) return last;
     auto [it, inserted] = object_of.emplace(key, objects.size());
-    if (inserted) objects.push_back(Object{key, {}});
-    objects[it->second].ops.push_back(op);
+    if (inserted) {
+      objects.push_back(Object{std::string(key), {}});
+      if (objects.size() == 1) objects.back().ops.reserve(history.size() / 2);
+    }
+    return last = it->second;
+  };
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Op& op = history[i];
+    if (op.is_nemesis()) continue;
+    InFlight::Slot& slot = in_flight[op.process];
+    if (op.type == OpType::invoke) {
+      if (slot.object != kNever) {
+        const Op& other = *objects[slot.object].ops[slot.position].invoke;
+        throw HistoryError("history", 0, "process " + std::to_string(op.process) + " invokes op index " +
+                                             std::to_string(op.index) + " while op index " +
+                                             std::to_string(other.index) +
+                                             " is still in flight (a process runs one op at a time)");
+      }
+      slot.object = object_for(op.key);
+      slot.position = objects[slot.object].ops.size();
+      objects[slot.object].ops.push_back(ObjectOp{&op, nullptr, OpType::info, i, kNever});
+      continue;
+    }
+    if (slot.object == kNever) {  // a completion with no invocation: an op known by its outcome
+      objects[object_for(op.key)].ops.push_back(ObjectOp{&op, &op, op.type, i, i});
+      continue;
+    }
+    ObjectOp& invoked = objects[slot.object].ops[slot.position];
+    invoked.completion = &op;
+    invoked.outcome = op.type;
+    invoked.complete_pos = i;
+    slot.object = kNever;
+  }
+  for (Object& object : objects) {
+    std::erase_if(object.ops, [](const ObjectOp& op) { return op.outcome == OpType::fail; });  // never took effect
   }
   return objects;
+}
+
+std::string key_text(const nlohmann::json& key) { return key.is_string() ? key.get<std::string>() : key.dump(); }
+
+// A copy of a Jepsen "independent" history with each [k, v] tuple turned into key k and value v.
+// An op without a tuple (a read invoked with nil, an info with none) shares its partner's key.
+History untupled(const History& history) {
+  History copy = history;
+  std::unordered_map<std::int64_t, std::size_t> open;  // process -> position of its invocation
+  for (std::size_t i = 0; i < copy.size(); ++i) {
+    Op& op = copy[i];
+    if (op.is_nemesis()) continue;
+    bool tuple = op.value.is_array() && op.value.size() == 2;
+    if (tuple) {
+      op.key = key_text(op.value[0]);
+      nlohmann::json value = std::move(op.value[1]);
+      op.value = std::move(value);
+    }
+    if (op.type == OpType::invoke) {
+      open[op.process] = i;
+      continue;
+    }
+    auto it = open.find(op.process);
+    if (it == open.end()) {
+      if (!tuple) {
+        throw HistoryError("history", 0, "op index " + std::to_string(op.index) +
+                                             ": an independent op's value must be [key, value], not " +
+                                             op.value.dump());
+      }
+      continue;
+    }
+    Op& invoke = copy[it->second];
+    if (!tuple) op.key = invoke.key;
+    if (invoke.key.empty()) invoke.key = op.key;
+    open.erase(it);
+  }
+  return copy;
 }
 
 struct KeyResult {
@@ -63,6 +152,7 @@ struct KeyResult {
   std::size_t ops_checked = 0;  // after dropping ops that constrain nothing
   std::uint64_t states = 0;
   double time_s = 0;
+  std::size_t deepest = 0;  // ops in the longest linearizable prefix met at a dead end
   std::optional<Failure> failure;
 };
 
@@ -80,8 +170,10 @@ KeyResult search_object(const Object& object, const ModelKind& kind, const Linea
     sources.push_back(&op);
   }
   SearchResult found = search(ops, *model, budget);
-  KeyResult result{found.verdict, ops.size(), found.states, 0, std::nullopt};
-  if (found.verdict == Verdict::invalid) result.failure = explain_search(ops, sources, found, object.key.empty() ? "the object" : object.key, *model);
+  KeyResult result{found.verdict, ops.size(), found.states, 0, found.longest_prefix.size(), std::nullopt};
+  if (found.verdict == Verdict::invalid) {
+    result.failure = explain_search(ops, sources, found, object.key.empty() ? "the object" : object.key, *model);
+  }
   return result;
 }
 
@@ -152,11 +244,15 @@ std::string summarize(const CheckResult& check, const std::vector<Object>& objec
 
 }  // namespace
 
-CheckResult check_linearizable(const History& history, const LinearOptions& options) {
+CheckResult check_linearizable(const History& given, const LinearOptions& options) {
   Clock::time_point start = Clock::now();
   const ModelKind& kind = find_model_kind(options.model);
+  History copy;  // ops point into it: it must outlive the check
+  if (options.independent_tuples) copy = untupled(given);
+  const History& history = options.independent_tuples ? copy : given;
   std::vector<Object> objects = split_by_key(history);
-  unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());  // reads /sys: once
+  unsigned threads = options.threads != 0 ? options.threads : cores;
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
   Budget budget(options.max_states, options.time_limit_s);
   std::vector<KeyResult> results = check_objects(objects, kind, options, budget, threads);
@@ -176,6 +272,8 @@ CheckResult check_linearizable(const History& history, const LinearOptions& opti
     states += result.states;
     per_key.push_back({{"key", objects[i].key}, {"verdict", to_string(result.verdict)},
                        {"ops", result.ops_checked}, {"states", result.states}, {"time_s", result.time_s}});
+    // How far an unfinished search got: ops of the longest linearizable prefix it had found.
+    if (result.verdict == Verdict::unknown) per_key.back()["longest_prefix_length"] = result.deepest;
     if (result.verdict == Verdict::unknown) unknown_keys.push_back(objects[i].key);
     if (result.verdict != Verdict::invalid) continue;
     invalid_keys.push_back(objects[i].key);
@@ -188,12 +286,17 @@ CheckResult check_linearizable(const History& history, const LinearOptions& opti
                    {"keys", objects.size()},
                    {"states_explored", states},
                    {"max_states", options.max_states},
-                   {"budget_exhausted", budget.exhausted()},
+                   {"budget_exhausted", !unknown_keys.empty()},
                    {"threads", threads},
-                   {"invalid_keys", invalid_keys},
-                   {"unknown_keys", unknown_keys},
-                   {"failures", failures},
-                   {"per_key", per_key}};
+                   {"invalid_keys", nullptr},
+                   {"unknown_keys", nullptr},
+                   {"failures", nullptr},
+                   {"per_key", nullptr}};
+  // Moved in, not copied: per_key has an entry for every key.
+  check.details["invalid_keys"] = std::move(invalid_keys);
+  check.details["unknown_keys"] = std::move(unknown_keys);
+  check.details["failures"] = std::move(failures);
+  check.details["per_key"] = std::move(per_key);
   check.check_time_s = seconds_since(start);
   return check;
 }

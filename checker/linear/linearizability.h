@@ -25,6 +25,10 @@ struct LinearOptions {
   bool nil_read_matches_any = false;
   // Wall-clock limit for the whole check; 0: none (the state budget below still applies).
   double time_limit_s = 0;
+  // Jepsen "independent" histories: every client op's value is a tuple [k, v]; k becomes the
+  // op's key and v its value (invocations without a tuple, like reads with value nil, take
+  // their key from their completion).
+  bool independent_tuples = false;
   // Worker threads checking keys in parallel; 0: all cores.
   unsigned threads = 0;
   // Search budget: distinct (linearized set, model state) pairs cached, over all keys. Each costs

@@ -33,6 +33,15 @@ std::uint32_t ValueTable::intern(const nlohmann::json& value) {
   if (value.is_null()) return 0;
   auto next_id = static_cast<std::uint32_t>(values_.size());
   if (value.is_number_integer()) {
+    std::int64_t number = value.get<std::int64_t>();
+    if (number >= 0 && number < static_cast<std::int64_t>(small_.size())) {
+      std::uint32_t& id = small_[static_cast<std::size_t>(number)];
+      if (id == 0) {
+        id = next_id;
+        values_.push_back(value);
+      }
+      return id;
+    }
     auto [it, inserted] = integers_.emplace(value.get<std::int64_t>(), next_id);
     if (inserted) values_.push_back(value);
     return it->second;

@@ -6,6 +6,7 @@
 // StateTable, so equal states have equal ids and equality and hashing are integer operations.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -63,6 +64,7 @@ class ValueTable {
 
  private:
   std::vector<nlohmann::json> values_;
+  std::array<std::uint32_t, 64> small_{};  // ids of 0..63, the usual register values; 0: not yet
   std::unordered_map<std::int64_t, std::uint32_t> integers_;
   std::unordered_map<std::string, std::uint32_t> others_;  // by compact dump
 };
@@ -91,6 +93,9 @@ class Model {
   virtual State init() = 0;
   // Whether `call` can take effect in `state`; if so, the state it leaves in *next.
   virtual bool step(State state, const Call& call, State* next) = 0;
+  // Whether `call` never changes any state it can take effect in (a read). The search takes such
+  // ops as soon as they are legal and tries nothing else there; see search.cpp.
+  virtual bool observes_only(const Call& call) const = 0;
   virtual std::string describe_state(State state) const = 0;
   virtual std::string describe_call(const Call& call) const = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <tuple>
 
 namespace faultline::checker::linear {
 
@@ -63,7 +64,7 @@ class ConfigCache {
   std::uint64_t size() const { return size_; }
 
  private:
-  static constexpr int kInitialBits = 10;
+  static constexpr int kInitialBits = 8;
 
   static bool place(std::vector<Config>& slots, int bits, const Config& config) {
     std::size_t mask = slots.size() - 1;
@@ -96,18 +97,27 @@ class EntryList {
  public:
   explicit EntryList(std::span<const SearchOp> ops)
       : next_(2 * ops.size() + 2), prev_(2 * ops.size() + 2), has_return_(ops.size()) {
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;  // (2 * position + is return, node)
-    order.reserve(2 * ops.size());
+    // Calls come in invoke order already; sort the returns and merge. At one position a call
+    // goes first (an op known only by its completion calls and returns there).
+    std::vector<std::pair<std::size_t, std::uint32_t>> returns;  // (position, op)
+    returns.reserve(ops.size());
     for (std::uint32_t op = 0; op < ops.size(); ++op) {
-      order.emplace_back(2 * std::uint64_t{ops[op].invoke_pos}, call_node(op));
+      assert(op == 0 || ops[op - 1].invoke_pos < ops[op].invoke_pos);
       has_return_[op] = ops[op].return_pos != kNever;
-      if (has_return_[op]) order.emplace_back(2 * std::uint64_t{ops[op].return_pos} + 1, call_node(op) + 1);
+      if (has_return_[op]) returns.emplace_back(ops[op].return_pos, op);
     }
-    std::sort(order.begin(), order.end());
+    std::sort(returns.begin(), returns.end());
     std::uint32_t last = kHead;
-    for (auto [key, node] : order) {
-      link(last, node);
-      last = node;
+    std::size_t r = 0;
+    for (std::uint32_t op = 0; op <= ops.size(); ++op) {
+      std::size_t call_pos = op < ops.size() ? ops[op].invoke_pos : kNever;
+      for (; r < returns.size() && (returns[r].first < call_pos || op == ops.size()); ++r) {
+        link(last, call_node(returns[r].second) + 1);
+        last = call_node(returns[r].second) + 1;
+      }
+      if (op == ops.size()) break;
+      link(last, call_node(op));
+      last = call_node(op);
     }
     link(last, tail());
   }
@@ -148,6 +158,10 @@ class EntryList {
 struct Frame {
   std::uint32_t op;
   State state_before;
+  // The op only observes (a read): taking it at once loses nothing, so it was the only choice
+  // tried here, and backtracking passes over it.
+  bool forced;
+  std::size_t tried_from;  // where the calls tried at the configuration it led to begin
 };
 
 // Keeps a copy of the deepest stack seen, updated incrementally: only the frames pushed since the
@@ -171,69 +185,159 @@ class Deepest {
   std::size_t shared_ = 0;  // frames of the copy still equal to the stack's
 };
 
+// One key's search. The rules that keep it small, each sound:
+//
+// - Lowe's cache: a configuration reached before is not explored again (it failed, or the
+//   search would have ended).
+// - Observers first: an op that changes no state it can take effect in (a read) is taken as soon
+//   as it is legal, and nothing else is tried in its place. It is legal now, and every op that
+//   had to precede it (returned before its call) is already linearized, since the walk reached
+//   its call without meeting a return. In any linearization of the remaining ops it can
+//   therefore move to the front, where it changes nothing, so every later op still sees what it
+//   saw: if the configuration with it taken fails (or is cached, hence failed), this one fails
+//   too. (A write of the value already there does not qualify: in another state it would
+//   change it.)
+// - Earliest return first among the others, info ops last: the op that must be placed soonest.
+// - Twins: of several ops with the same call (same f and values) that may go next, only the one
+//   returning first is tried. Were the configuration with it taken to fail, the one with a twin
+//   taken instead would fail too: any linearization from there becomes one from the first by
+//   putting the first in the twin's place, since the first returns no later (so every op that
+//   must follow the first also had to follow the twin) and every op that had to precede either
+//   is already linearized.
+class Search {
+ public:
+  Search(std::span<const SearchOp> ops, Model& model, Budget& budget)
+      : ops_(ops), model_(model), budget_(budget), list_(ops), observes_(ops.size()), rank_(ops.size()) {
+    assert(ops.size() < (std::size_t{1} << 31));
+    for (std::uint32_t op = 0; op < ops.size(); ++op) observes_[op] = model.observes_only(ops[op].call);
+    std::vector<std::uint32_t> by_order(ops.size());
+    for (std::uint32_t op = 0; op < ops.size(); ++op) by_order[op] = op;
+    std::sort(by_order.begin(), by_order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return std::tuple(!observes_[a], ops[a].return_pos, a) < std::tuple(!observes_[b], ops[b].return_pos, b);
+    });
+    for (std::uint32_t i = 0; i < by_order.size(); ++i) rank_[by_order[i]] = i;
+    ok_left_ = std::count_if(ops.begin(), ops.end(), [](const SearchOp& op) { return op.return_pos != kNever; });
+    stack_.reserve(ops.size());
+    result_.longest_prefix.reserve(ops.size());
+    now_.state = model.init();
+  }
+
+  SearchResult run() {
+    constexpr std::uint64_t kBudgetPeriod = 4096;  // iterations between budget checks
+    for (std::uint64_t iteration = 1; ok_left_ > 0; ++iteration) {
+      if (iteration % kBudgetPeriod == 0 && !charge()) return finish(Verdict::unknown);
+      std::uint32_t first_return = 0;
+      Config next = now_;
+      std::uint32_t op = next_candidate(&next.state, &first_return);
+      if (op != kNone) {
+        min_rank_ = rank_[op] + 1;
+        next.toggle(op);
+        if (cache_.insert(next)) {
+          take(op, next);
+          continue;
+        }
+        tried_.push_back(ops_[op].call);
+        if (!observes_[op]) continue;
+        // An observer whose configuration failed before: this one fails too.
+      }
+      deepest_.record(stack_, now_.state, EntryList::op_of(first_return), result_);
+      if (!undo()) return finish(Verdict::invalid);
+    }
+    return finish(Verdict::valid);
+  }
+
+ private:
+  static constexpr std::uint32_t kNone = static_cast<std::uint32_t>(-1);
+
+  // The untried op of the lowest rank that may go next, can take effect now and has no twin
+  // tried here, with the state it leaves in *after; kNone when none is left. The ops that may
+  // go next are the calls before the first return in the list (every unlinearized ok op has its
+  // return there, so there is one: *first_return).
+  std::uint32_t next_candidate(State* after, std::uint32_t* first_return) {
+    std::uint32_t best = kNone;
+    std::uint32_t entry = list_.first();
+    for (; EntryList::is_call(entry); entry = list_.next(entry)) {
+      std::uint32_t op = EntryList::op_of(entry);
+      State state;
+      if (rank_[op] >= min_rank_ && (best == kNone || rank_[op] < rank_[best]) &&
+          model_.step(now_.state, ops_[op].call, &state) && !tried_here(ops_[op].call)) {
+        best = op;
+        *after = state;
+      }
+    }
+    assert(entry != list_.tail());
+    *first_return = entry;
+    return best;
+  }
+
+  bool tried_here(const Call& call) const {
+    std::size_t from = stack_.empty() ? 0 : stack_.back().tried_from;
+    return std::any_of(tried_.begin() + static_cast<std::ptrdiff_t>(from), tried_.end(), [&](const Call& tried) {
+      return tried.f == call.f && tried.a == call.a && tried.b == call.b;
+    });
+  }
+
+  void take(std::uint32_t op, const Config& next) {
+    stack_.push_back({op, now_.state, observes_[op], tried_.size()});
+    now_ = next;
+    list_.lift(op);
+    ok_left_ -= list_.has_return(op);
+    min_rank_ = 0;
+  }
+
+  // Undoes the latest choice that had alternatives; false when there is none.
+  bool undo() {
+    for (bool undone = false; !undone;) {
+      if (stack_.empty()) return false;
+      Frame top = stack_.back();
+      stack_.pop_back();
+      deepest_.popped(stack_.size());
+      now_.toggle(top.op);
+      now_.state = top.state_before;
+      list_.unlift(top.op);
+      ok_left_ += list_.has_return(top.op);
+      min_rank_ = rank_[top.op] + 1;
+      tried_.resize(top.tried_from);
+      tried_.push_back(ops_[top.op].call);
+      undone = !top.forced;
+    }
+    return true;
+  }
+
+  bool charge() {
+    bool within = budget_.charge(cache_.size() - charged_);
+    charged_ = cache_.size();
+    return within;
+  }
+
+  SearchResult finish(Verdict verdict) {
+    charge();
+    result_.verdict = verdict;
+    result_.states = cache_.size();
+    return std::move(result_);
+  }
+
+  std::span<const SearchOp> ops_;
+  Model& model_;
+  Budget& budget_;
+  EntryList list_;
+  std::vector<bool> observes_;
+  std::vector<std::uint32_t> rank_;  // the order ops are tried in
+  ConfigCache cache_;
+  Deepest deepest_;
+  std::vector<Frame> stack_;
+  std::vector<Call> tried_;  // calls tried at each configuration on the stack (see Frame)
+  Config now_;
+  std::size_t ok_left_ = 0;
+  std::uint32_t min_rank_ = 0;  // lower ranks were tried at this configuration
+  std::uint64_t charged_ = 0;
+  SearchResult result_;
+};
+
 }  // namespace
 
 SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget) {
-  assert(ops.size() < (std::size_t{1} << 31));
-  SearchResult result;
-  EntryList list(ops);
-  ConfigCache cache;
-  Deepest deepest;
-  std::vector<Frame> stack;
-  Config now{0, 0, model.init()};
-  std::size_t ok_left = std::count_if(ops.begin(), ops.end(),
-                                      [](const SearchOp& op) { return op.return_pos != kNever; });
-  constexpr std::uint64_t kBudgetPeriod = 4096;  // iterations between budget checks
-  std::uint64_t charged = 0;
-
-  std::uint32_t entry = list.first();
-  for (std::uint64_t iteration = 1; ok_left > 0; ++iteration) {
-    if (iteration % kBudgetPeriod == 0) {
-      bool within = budget.charge(cache.size() - charged);
-      charged = cache.size();
-      if (!within) {
-        result.states = cache.size();
-        return result;  // unknown
-      }
-    }
-    // Every unlinearized ok op has its return in the list, so the walk meets one before the tail.
-    assert(entry != list.tail());
-    if (EntryList::is_call(entry)) {
-      std::uint32_t op = EntryList::op_of(entry);
-      Config next = now;
-      next.toggle(op);
-      if (model.step(now.state, ops[op].call, &next.state) && cache.insert(next)) {
-        stack.push_back({op, now.state});
-        now = next;
-        list.lift(op);
-        ok_left -= list.has_return(op);
-        entry = list.first();
-      } else {
-        entry = list.next(entry);
-      }
-      continue;
-    }
-    // A return: its op should have been linearized by now. Undo the latest choice.
-    deepest.record(stack, now.state, EntryList::op_of(entry), result);
-    if (stack.empty()) {
-      result.verdict = Verdict::invalid;
-      result.states = cache.size();
-      budget.charge(cache.size() - charged);
-      return result;
-    }
-    Frame top = stack.back();
-    stack.pop_back();
-    deepest.popped(stack.size());
-    now.toggle(top.op);
-    now.state = top.state_before;
-    list.unlift(top.op);
-    ok_left += list.has_return(top.op);
-    entry = list.next(EntryList::call_node(top.op));
-  }
-  result.verdict = Verdict::valid;
-  result.states = cache.size();
-  budget.charge(cache.size() - charged);
-  return result;
+  return Search(ops, model, budget).run();
 }
 
 }  // namespace faultline::checker::linear

@@ -93,9 +93,13 @@ std::string summarize(const TxnOptions& options, Verdict verdict, const Findings
                       const std::vector<std::string>& violated, const ModelBoundary& b,
                       const std::vector<std::string>& undecided, std::size_t txns) {
   std::string head = options.claim + ": " + std::string(to_string(verdict));
+  // Say what still holds too: "invalid for repeatable-read, consistent with snapshot-isolation".
+  std::string holds = b.strongest_holding.empty()
+                          ? std::string(" No model checked holds.")
+                          : " Consistent with: " + join(b.strongest_holding, ", ") + ".";
   if (verdict == Verdict::invalid)
     return head + ": found " + join(violated, ", ") + ". " + violated.front() + ": " +
-           first_explanation(f.anomalies[violated.front()]) + ".";
+           first_explanation(f.anomalies[violated.front()]) + "." + holds;
   if (verdict == Verdict::unknown)
     return head + ": the cycle search ran out of time before deciding " + join(undecided, ", ") +
            " in " + std::to_string(txns) + " txns.";

@@ -82,6 +82,11 @@ std::string explain_session_edge(const TxnHistory& h, std::uint32_t a, std::uint
          std::to_string(tb.invoke_position) + ")";
 }
 
+std::string unexplained_edge(const TxnHistory& h, std::uint32_t a, std::uint32_t b,
+                             std::uint8_t kind) {
+  return h.txn_name(a) + " precedes " + h.txn_name(b) + " (" + std::string(edge_name(kind)) + ")";
+}
+
 void find_lost_updates(const TxnHistory& h,
                        const std::function<ReadVersion(const Mop& read)>& version,
                        const std::function<std::string(const Mop& read)>& describe,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -41,6 +42,23 @@ struct Inference {
 
 Inference infer_list_append(const TxnHistory& history);
 Inference infer_rw_register(const TxnHistory& history);
+
+// Runs a workload analysis (constructible from the history, with run(Inference&) and
+// explain(a, b, kind)) and keeps it alive inside the Inference for later explanations.
+template <class Analysis>
+Inference run_analysis(const TxnHistory& history) {
+  Inference out;
+  auto analysis = std::make_shared<Analysis>(history);
+  analysis->run(out);
+  out.explain = [analysis](std::uint32_t a, std::uint32_t b, std::uint8_t kind) {
+    return analysis->explain(a, b, kind);
+  };
+  return out;
+}
+
+// The fallback explanation when an analysis cannot name the micro-ops behind an edge.
+std::string unexplained_edge(const TxnHistory& history, std::uint32_t a, std::uint32_t b,
+                             std::uint8_t kind);
 
 // Process edges (consecutive txns of one process) and realtime edges (a completed before b
 // was invoked; transitively reduced, so O(n x concurrency) edges) among in_graph txns.

@@ -1,7 +1,6 @@
 // List-append inference (Elle §4): each key's version order is its longest read; every other
 // read must be a prefix of it. Appends nobody read come after every observed element.
 #include <algorithm>
-#include <memory>
 #include <unordered_set>
 
 #include "checker/txn/inference.h"
@@ -349,19 +348,11 @@ std::string ListAppend::explain(std::uint32_t a, std::uint32_t b, std::uint8_t k
       if (!why.empty()) return why;
     }
   }
-  return name(a) + " precedes " + name(b) + " (" + std::string(edge_name(kind)) + ")";
+  return unexplained_edge(h_, a, b, kind);
 }
 
 }  // namespace
 
-Inference infer_list_append(const TxnHistory& history) {
-  Inference out;
-  auto analysis = std::make_shared<ListAppend>(history);
-  analysis->run(out);
-  out.explain = [analysis](std::uint32_t a, std::uint32_t b, std::uint8_t kind) {
-    return analysis->explain(a, b, kind);
-  };
-  return out;
-}
+Inference infer_list_append(const TxnHistory& history) { return run_analysis<ListAppend>(history); }
 
 }  // namespace faultline::checker::txn

@@ -11,7 +11,6 @@
 // checked against the txn's own state (internal). A value nobody wrote is a warning, not an
 // anomaly: it may predate the history (Elle also accepts it).
 #include <algorithm>
-#include <memory>
 
 #include "checker/txn/inference.h"
 #include "checker/txn/write_index.h"
@@ -197,19 +196,11 @@ std::string RwRegister::explain(std::uint32_t a, std::uint32_t b, std::uint8_t k
                  " read too and then overwrote with " + value_text(*w);
     }
   }
-  return name(a) + " precedes " + name(b) + " (" + std::string(edge_name(kind)) + ")";
+  return unexplained_edge(h_, a, b, kind);
 }
 
 }  // namespace
 
-Inference infer_rw_register(const TxnHistory& history) {
-  Inference out;
-  auto analysis = std::make_shared<RwRegister>(history);
-  analysis->run(out);
-  out.explain = [analysis](std::uint32_t a, std::uint32_t b, std::uint8_t kind) {
-    return analysis->explain(a, b, kind);
-  };
-  return out;
-}
+Inference infer_rw_register(const TxnHistory& history) { return run_analysis<RwRegister>(history); }
 
 }  // namespace faultline::checker::txn

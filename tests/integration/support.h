@@ -69,13 +69,14 @@ inline nlohmann::json read_json(const std::filesystem::path& path) {
   return nlohmann::json::parse(in);
 }
 
-// What a run may leave on the host: faultline's namespaces, links, etcd processes, journals,
-// and the host's own iptables rules (which must never change).
+// What one run may leave on the host: its namespaces, links, journal and server processes
+// (found by the run's folder in their command line), and the host's own iptables rules (which
+// must never change). Scoped to the run so that other runs on the machine do not disturb it.
 struct HostState {
   std::string namespaces;
   std::string links;
   std::string servers;
-  std::string journals;
+  std::string journal;
   std::string host_iptables;
 };
 
@@ -87,21 +88,34 @@ inline std::string lines_containing(const std::string& text, const std::string& 
   return out;
 }
 
-inline HostState host_state() {
-  HostState s;
-  s.namespaces = lines_containing(run_program("ip", {"netns", "list"}).text, "fl");
-  s.links = lines_containing(run_program("ip", {"-o", "link", "show"}).text, ": fl");
-  s.servers = run_program("pgrep", {"-a", "-x", "etcd"}).text +
-              run_program("pgrep", {"-a", "-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text;
-  if (std::filesystem::exists("/run/faultline"))
-    for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
-      s.journals += e.path().string() + "\n";
+inline std::string host_iptables() {
   std::string rules;
   std::istringstream in(run_program("iptables-save", {}).text);
   for (std::string line; std::getline(in, line);)
     if (!line.empty() && line[0] != '#') rules += line + "\n";
-  s.host_iptables = rules;
+  return rules;
+}
+
+// `run_id`: as in results.json or the first line of faultline.log; `run_root`: a folder that
+// holds the run's store (server data directories live below it).
+inline HostState run_leftovers(const std::string& run_id, const std::filesystem::path& run_root) {
+  HostState s;
+  s.namespaces = lines_containing(run_program("ip", {"netns", "list"}).text, "fl" + run_id + "-");
+  std::string links = run_program("ip", {"-o", "link", "show"}).text;
+  s.links = lines_containing(links, "flb" + run_id) + lines_containing(links, "flv" + run_id);
+  s.servers = run_program("pgrep", {"-f", run_root.string() + "/"}).text;
+  if (std::filesystem::exists("/run/faultline/" + run_id + ".journal")) s.journal = run_id;
+  s.host_iptables = host_iptables();
   return s;
+}
+
+// The run id from a run folder's log ("run 1a2b3c of ...").
+inline std::string run_id_of(const std::filesystem::path& run_dir) {
+  std::ifstream in(run_dir / "faultline.log");
+  std::string line;
+  std::getline(in, line);
+  auto at = line.find("] info: run ");
+  return at == std::string::npos ? "" : line.substr(at + 12, 6);
 }
 
 // Polls `predicate` every 100 ms until it holds or `timeout` passes.
@@ -113,6 +127,24 @@ bool eventually(std::chrono::seconds timeout, Predicate predicate) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return predicate();
+}
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Waits until a running test's history records that nemesis action `f` (e.g. "start-partition")
+// took effect: its info entry, which carries what was done.
+inline bool wait_for_nemesis(const std::filesystem::path& history_path, const std::string& f,
+                             std::chrono::seconds timeout) {
+  std::string needle = "\"f\":\"" + f + "\",\"value\"";
+  return eventually(timeout, [&] {
+    return std::filesystem::exists(history_path) &&
+           slurp(history_path).find(needle) != std::string::npos;
+  });
 }
 
 // The nemesis entries of a history with the given f and type info (what each action did).
@@ -151,34 +183,26 @@ inline RunResult run_spec(const TempDir& dir, const std::string& spec_text,
   return r;
 }
 
-// The run id a run folder's log names ("run 1a2b3c of ..."); empty when none.
-inline std::string run_id_of(const std::filesystem::path& run_dir) {
-  std::ifstream in(run_dir / "faultline.log");
-  for (std::string line; std::getline(in, line);)
-    if (auto at = line.find("info: run "); at != std::string::npos)
-      return line.substr(at + 10, line.find(' ', at + 10) - (at + 10));
-  return {};
+// Redis servers and Sentinels of any run: they rewrite their process titles ("redis-server
+// 0.0.0.0:6379"), so the run folder is not in their command line.
+inline std::string redis_servers() {
+  return run_program("pgrep", {"-a", "-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text;
 }
 
-// Nothing of the run in `run_dir` is left: its namespaces, links and journal (with the offset
-// files it lists), and the host's iptables rules are as before. Only this run's resources are
-// looked at: other engineers' runs on a shared machine come and go meanwhile.
-inline void require_no_leftovers(const HostState& before, const std::filesystem::path& run_dir) {
+// Nothing of the run in `run_dir` (under `run_root`) is left: namespaces, links, journal,
+// clock offset files, server processes; and the host's iptables rules are as before.
+inline void require_no_leftovers(const std::string& rules_before, const std::filesystem::path& run_dir,
+                                 const std::filesystem::path& run_root) {
   std::string id = run_id_of(run_dir);
   REQUIRE(!id.empty());
-  HostState after = host_state();
-  CHECK(lines_containing(after.namespaces, "fl" + id + "-") == "");
-  CHECK(lines_containing(after.links, id) == "");
-  CHECK(lines_containing(after.journals, id) == "");
-  CHECK(!std::filesystem::exists("/run/faultline/" + id + "-n1.clock"));
-  CHECK(after.host_iptables == before.host_iptables);
-}
-
-inline std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  HostState after = run_leftovers(id, run_root);
+  CHECK(after.namespaces == "");
+  CHECK(after.links == "");
+  CHECK(after.servers == "");
+  CHECK(after.journal == "");
+  CHECK(after.host_iptables == rules_before);
+  for (const char* node : {"n1", "n2", "n3"})
+    CHECK(!std::filesystem::exists("/run/faultline/" + id + "-" + node + ".clock"));
 }
 
 }  // namespace faultline::testing

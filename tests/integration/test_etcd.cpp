@@ -26,19 +26,22 @@ int count_nemesis(const History& history, const std::string& f) {
   return n;
 }
 
-void require_host_clean(const HostState& before) {
-  HostState after = host_state();
-  CHECK(after.namespaces == before.namespaces);
-  CHECK(after.links == before.links);
+// Nothing of the run in `dir` is left on the host, and the host's own rules are as they were.
+void require_host_clean(const TempDir& dir, const std::string& host_rules_before) {
+  std::string run_id = run_id_of(dir.path() / "store" / "latest");
+  REQUIRE(run_id.size() == 6);
+  HostState after = run_leftovers(run_id, dir.path());
+  CHECK(after.namespaces.empty());
+  CHECK(after.links.empty());
   CHECK(after.servers.empty());
-  CHECK(after.journals == before.journals);
-  CHECK(after.host_iptables == before.host_iptables);
+  CHECK(after.journal.empty());
+  CHECK(after.host_iptables == host_rules_before);
 }
 
 }  // namespace
 
 TEST_CASE("etcd: 3 nodes under partitions with linearizable reads is linearizable") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   Output run = run_faultline({"run", dir.write("spec.yaml", register_spec("linearizable", 20)),
                           "--store", (dir.path() / "store").string()});
@@ -53,11 +56,11 @@ TEST_CASE("etcd: 3 nodes under partitions with linearizable reads is linearizabl
   CHECK(count_nemesis(history, "start-partition") == count_nemesis(history, "stop-partition"));
   CHECK(std::filesystem::file_size(run_dir / "nodes" / "n1" / "etcd.log") > 0);
   CHECK(slurp(run_dir / "spec.yaml").find("seed: 11") != std::string::npos);
-  require_host_clean(before);
+  require_host_clean(dir, rules_before);
 }
 
 TEST_CASE("etcd: serializable reads under partitions are caught as stale (the example spec)") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   Output run = run_faultline({"run", FAULTLINE_SOURCE_DIR "/examples/etcd-register-stale-reads.yaml",
                           "--store", (dir.path() / "store").string()});
@@ -66,29 +69,26 @@ TEST_CASE("etcd: serializable reads under partitions are caught as stale (the ex
   nlohmann::json results = read_json(dir.path() / "store" / "latest" / "results.json");
   CHECK(results["verdict"] == "invalid");
   CHECK(results["checks"][0]["summary"].get<std::string>().find("read") != std::string::npos);
-  require_host_clean(before);
+  require_host_clean(dir, rules_before);
 }
 
 TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable history; clean removes the rest") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   std::string spec = dir.write("spec.yaml", register_spec("linearizable", 60));
   auto store = dir.path() / "store";
   bp::child harness(FAULTLINE_BIN, bp::args({"run", spec, "--store", store.string(), "--quiet"}),
                     bp::std_out > bp::null, bp::std_err > bp::null);
   auto history_path = store / "latest" / "history.jsonl";
-  bool partitioned = eventually(60s, [&] {
-    return std::filesystem::exists(history_path) &&
-           slurp(history_path).find("\"f\":\"start-partition\",\"value\"") != std::string::npos;
-  });
-  REQUIRE(partitioned);
   // Inside the partition: a node's namespace holds DROP rules now.
+  REQUIRE(wait_for_nemesis(history_path, "start-partition", 60s));
   ::kill(harness.id(), SIGKILL);
   harness.wait();
 
   // Servers die with the harness; the namespaces wait for `faultline clean`.
-  CHECK(eventually(10s, [] { return host_state().servers.empty(); }));
-  CHECK(host_state().namespaces != before.namespaces);
+  std::string run_id = run_id_of(store / "latest");
+  CHECK(eventually(10s, [&] { return run_leftovers(run_id, dir.path()).servers.empty(); }));
+  CHECK(!run_leftovers(run_id, dir.path()).namespaces.empty());
   History prefix = read_history(history_path);
   CHECK(prefix.size() > 10);
 
@@ -96,11 +96,11 @@ TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable histo
   INFO(clean.text);
   CHECK(clean.exit_code == 0);
   CHECK(clean.text.find("removed namespace") != std::string::npos);
-  require_host_clean(before);
+  require_host_clean(dir, rules_before);
 }
 
 TEST_CASE("etcd: Ctrl-C mid-run heals, tears down and checks what was recorded") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   std::string spec = dir.write("spec.yaml", register_spec("linearizable", 60));
   auto store = dir.path() / "store";
@@ -108,10 +108,7 @@ TEST_CASE("etcd: Ctrl-C mid-run heals, tears down and checks what was recorded")
   bp::child harness(FAULTLINE_BIN, bp::args({"run", spec, "--store", store.string()}),
                     (bp::std_out & bp::std_err) > out);
   auto history_path = store / "latest" / "history.jsonl";
-  REQUIRE(eventually(60s, [&] {
-    return std::filesystem::exists(history_path) &&
-           slurp(history_path).find("\"f\":\"start-partition\",\"value\"") != std::string::npos;
-  }));
+  REQUIRE(wait_for_nemesis(history_path, "start-partition", 60s));
   ::kill(harness.id(), SIGINT);
   std::string text;
   for (std::string line; std::getline(out, line);) text += line + "\n";
@@ -121,5 +118,5 @@ TEST_CASE("etcd: Ctrl-C mid-run heals, tears down and checks what was recorded")
   CHECK(text.find("interrupted") != std::string::npos);
   nlohmann::json results = read_json(store / "latest" / "results.json");
   CHECK(results["interrupted"] == true);
-  require_host_clean(before);
+  require_host_clean(dir, rules_before);
 }

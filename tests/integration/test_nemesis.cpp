@@ -47,7 +47,7 @@ std::map<OpType, int> outcomes(const History& history, const std::string& node, 
 }  // namespace
 
 TEST_CASE("nemesis: kill SIGKILLs an etcd node, restart brings it back on its data") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, etcd_spec(
       "{ timeline: [ {at_s: 3, fault: kill, nodes: [n1], duration_s: 4} ] }", 12));
@@ -65,11 +65,11 @@ TEST_CASE("nemesis: kill SIGKILLs an etcd node, restart brings it back on its da
   CHECK(outcomes(r.history, "n1", 9, 12)[OpType::ok] > 20);
   CHECK(r.results["recovery_problem"] == "");
   CHECK(slurp(r.dir / "nodes" / "n1" / "etcd.log").find("restarting member") != std::string::npos);
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
 }
 
 TEST_CASE("nemesis: a paused etcd node stops answering, and answers again once resumed") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, etcd_spec(
       "{ timeline: [ {at_s: 3, fault: pause, nodes: [n2], duration_s: 4} ] }", 11));
@@ -81,11 +81,11 @@ TEST_CASE("nemesis: a paused etcd node stops answering, and answers again once r
   CHECK(outcomes(r.history, "n2", 0, 3)[OpType::ok] > 20);
   CHECK(outcomes(r.history, "n2", 3.2, 6.5)[OpType::ok] == 0);
   CHECK(outcomes(r.history, "n2", 8, 11)[OpType::ok] > 20);
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
 }
 
 TEST_CASE("nemesis: partitioning the primaries cuts off etcd's leader, which loses leadership") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, etcd_spec(
       "{ timeline: [ {at_s: 3, fault: partition, nodes: primaries, duration_s: 6} ] }", 12));
@@ -101,11 +101,11 @@ TEST_CASE("nemesis: partitioning the primaries cuts off etcd's leader, which los
   INFO("old leader " << old_leader << ", leaders before heal " << leaders.dump());
   REQUIRE(leaders.size() == 1);
   CHECK(leaders[0] != old_leader);
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
 }
 
 TEST_CASE("nemesis: packet loss on every node raises the failure rate, and heals") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, etcd_spec(
       "{ timeline: [ {at_s: 4, fault: packet-loss, nodes: all, probability: 0.5, duration_s: 6} ] }",
@@ -121,11 +121,11 @@ TEST_CASE("nemesis: packet loss on every node raises the failure rate, and heals
   INFO("not-ok rate before " << quiet << ", during " << lossy << ", after " << after);
   CHECK(lossy > quiet + 0.1);
   CHECK(after < lossy);
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
 }
 
 TEST_CASE("nemesis: random kill, pause, partition and packet loss on etcd stay linearizable") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, etcd_spec("{ faults: [kill, pause, partition, packet-loss], interval_s: 2 }", 18));
   INFO(r.output.text);
@@ -138,7 +138,7 @@ TEST_CASE("nemesis: random kill, pause, partition and packet loss on etcd stay l
     starts += static_cast<int>(s.size());
   }
   CHECK(starts >= 3);
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
 }
 
 TEST_CASE("nemesis: clock faults on etcd are recorded as not effective, and the results say so") {

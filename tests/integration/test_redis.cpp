@@ -22,14 +22,11 @@ std::string redis_spec(const std::string& workload, const std::string& nemesis, 
          "seed: 9\n";
 }
 
-std::string redis_servers() {
-  return run_program("pgrep", {"-a", "-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text;
-}
 
 }  // namespace
 
 TEST_CASE("redis: cutting off the master loses acknowledged adds (examples/redis-set-failover.yaml)") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/redis-set-failover.yaml"),
                     {"--time-limit", "15"});
@@ -50,11 +47,12 @@ TEST_CASE("redis: cutting off the master loses acknowledged adds (examples/redis
   INFO("old master " << old_master << ", Sentinels' master before heal " << before_heal.dump());
   CHECK(before_heal.size() == 1);
   CHECK(before_heal[0] != old_master);  // a failover happened
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
 }
 
 TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME; reset brings it back") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, redis_spec("{ name: set }",
       "{ timeline: [ {at_s: 1, fault: clock, nodes: [n2], modes: [bump], delta_ms: 3000, duration_s: 2},"
@@ -71,11 +69,12 @@ TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME; reset brings
   CHECK(bumps[1]["value"]["measured_ms"]["n1"].get<double>() == Approx(-1500).margin(250));
   CHECK(bumps[1]["value"]["measured_ms"]["n3"].get<double>() == Approx(-1500).margin(250));
   CHECK(resets[0]["value"]["measured_ms"]["n2"].get<double>() == Approx(0).margin(250));
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
 }
 
 TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, redis_spec("{ name: set }",
       "{ timeline: [ {at_s: 2, fault: kill, nodes: primaries, duration_s: 6} ] }", 12));
@@ -91,22 +90,24 @@ TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica"
   CHECK(r.results["recovery_problem"] == "");
   std::string log = slurp(r.dir / "nodes" / old_master / "redis.log");
   CHECK(log.find("MASTER <-> REPLICA sync") != std::string::npos);
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
 }
 
 TEST_CASE("redis: the lock example is caught with two holders at once (examples/redis-lock.yaml)") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/redis-lock.yaml"),
                     {"--time-limit", "22"});
   INFO(r.output.text);
   CHECK(r.output.exit_code == 1);
   CHECK(r.results["checks"][0]["model"] == "mutex");
-  require_no_leftovers(before, r.dir);
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
 }
 
 TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew; clean leaves nothing behind") {
-  HostState before = host_state();
+  std::string rules_before = host_iptables();
   TempDir dir;
   std::string spec = dir.write("spec.yaml", redis_spec("{ name: set }",
       "{ timeline: [ {at_s: 1, fault: pause, nodes: [n1]}, "
@@ -135,5 +136,6 @@ TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew; clean leaves no
   for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
     CHECK(e.path().extension() != ".clock");
   CHECK(redis_servers().empty());
-  require_no_leftovers(before, store / "latest");
+  require_no_leftovers(rules_before, store / "latest", dir.path());
+  CHECK(redis_servers().empty());
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "checker/linear/generate.h"
 #include "checker/linear/linearizability.h"
 #include "harness/history.h"
 
@@ -38,15 +39,7 @@ class HistoryBuilder {
  private:
   std::size_t append(std::int64_t process, OpType type, const std::string& f, nlohmann::json value,
                      const std::string& key) {
-    Op op;
-    op.index = static_cast<std::int64_t>(history_.size());
-    op.time_ns = op.index * 1000;
-    op.process = process;
-    op.type = type;
-    op.f = f;
-    op.key = key;
-    op.value = std::move(value);
-    history_.push_back(std::move(op));
+    checker::linear::append_op(history_, process, type, f, key, std::move(value));
     return history_.size() - 1;
   }
   HistoryBuilder& complete(std::int64_t process, OpType type, nlohmann::json value) {

@@ -54,7 +54,15 @@ std::string model_for(const fs::path& file) {
   return "cas-register";
 }
 
-void check_rows(const std::vector<Expected>& rows) {
+// Checks every row of `tsv` (relative to the corpus) whose path contains `filter`.
+void check_tsv(const fs::path& tsv, int file_column, int valid_column, const std::string& filter,
+               std::size_t rows_min) {
+  if (!fs::exists(kCorpus / tsv)) {
+    WARN("skipped: no corpus at " << kCorpus / tsv);
+    return;
+  }
+  std::vector<Expected> rows = expected_rows(kCorpus / tsv, file_column, valid_column, filter);
+  CHECK(rows.size() >= rows_min);
   for (const Expected& row : rows) {
     CheckResult result = check_linearizable(read_history(row.file), knossos_options(model_for(row.file)));
     INFO(row.file.string() << ": " << result.summary);
@@ -65,25 +73,11 @@ void check_rows(const std::vector<Expected>& rows) {
 }  // namespace
 
 TEST_CASE("linear corpus: every Knossos history gets Knossos' verdict") {
-  fs::path tsv = kCorpus / "knossos" / "expected_verdicts.tsv";
-  if (!fs::exists(tsv)) {
-    WARN("skipped: no corpus at " << tsv);
-    return;
-  }
-  std::vector<Expected> rows = expected_rows(tsv, 0, 1, "data/");
-  CHECK(rows.size() >= 100);
-  check_rows(rows);
+  check_tsv("knossos/expected_verdicts.tsv", 0, 1, "data/", 100);
 }
 
 TEST_CASE("linear corpus: elle-cli's Knossos histories (EDN and JSON) get their verdicts") {
-  fs::path tsv = kCorpus / "elle-cli" / "expected_verdicts.tsv";
-  if (!fs::exists(tsv)) {
-    WARN("skipped: no corpus at " << tsv);
-    return;
-  }
-  std::vector<Expected> rows = expected_rows(tsv, 1, 0, "histories/knossos/");
-  CHECK(rows.size() >= 8);
-  check_rows(rows);
+  check_tsv("elle-cli/expected_verdicts.tsv", 1, 0, "histories/knossos/", 8);
 }
 
 TEST_CASE("linear corpus: elle-cli's Jepsen counter and set histories are valid") {

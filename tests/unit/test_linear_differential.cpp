@@ -66,6 +66,17 @@ std::optional<json> set_step(const json& state, const RefOp& op) {
   return read == elements ? std::optional<json>(state) : std::nullopt;
 }
 
+// Txns of [f k v] micro-ops over registers; a read of nil in an unfinished txn matches anything.
+std::optional<json> txn_step(const json& state, const RefOp& op) {
+  json next = state;
+  for (const json& micro : op.ok ? op.out : op.in) {
+    const std::string& key = micro[1].get_ref<const std::string&>();
+    if (micro[0] == "w") next[key] = micro[2];
+    else if ((op.ok || !micro[2].is_null()) && next[key] != micro[2]) return std::nullopt;
+  }
+  return next;
+}
+
 std::vector<RefOp> ref_ops(const History& history) {
   std::vector<RefOp> ops;
   std::map<std::int64_t, std::size_t> open;
@@ -174,6 +185,23 @@ SeqOp set_gen(json& state, std::mt19937_64& rng) {
   return {"read", nullptr, read, true};
 }
 
+SeqOp txn_gen(json& state, std::mt19937_64& rng) {
+  json in = json::array(), out = json::array();
+  for (int i = 0, n = 1 + pick(rng, 2); i < n; ++i) {
+    std::string key = pick(rng, 2) == 0 ? "x" : "y";
+    if (pick(rng, 2) == 0) {
+      int value = pick(rng, 3);
+      state[key] = value;
+      in.push_back({"w", key, value});
+      out.push_back({"w", key, value});
+    } else {
+      in.push_back({"r", key, nullptr});
+      out.push_back({"r", key, state[key]});
+    }
+  }
+  return {"txn", in, out, true};
+}
+
 // Runs `gen` sequentially, then gives op i the linearization point 4i + 2 and an interval
 // stretched by up to 6 ops either way; processes are reused once free. Some ops end info (and
 // then may be completed or not), some never complete.
@@ -229,7 +257,10 @@ History mutated(History history, std::mt19937_64& rng) {
   Op& op = history[completions[pick(rng, static_cast<int>(completions.size()))]];
   switch (pick(rng, 3)) {
     case 0:  // a different result
-      if (op.value.is_array() && !op.value.empty() && op.f != "cas") op.value.erase(op.value.size() - 1);
+      if (op.f == "txn" && !op.value.empty()) {
+        json& last = op.value.back()[2];
+        last = last.is_number() ? last.get<int>() + 1 : 0;
+      } else if (op.value.is_array() && !op.value.empty() && op.f != "cas") op.value.erase(op.value.size() - 1);
       else if (op.value.is_array() && op.f != "cas") op.value.push_back(5);
       else if (op.f != "cas") op.value = op.value.is_number() ? op.value.get<int>() + 1 : 0;
       break;
@@ -258,6 +289,7 @@ void agree(const History& history, const std::string& model, const RefStep& step
   options.model = model;
   options.threads = 1;
   if (initial.is_number()) options.initial_value = initial;
+  if (model == "multi-register") options.initial_value = 0;
   bool expected = brute_force_linearizable(history, step, initial);
   CheckResult result = check_linearizable(history, options);
   if (result.verdict != (expected ? Verdict::valid : Verdict::invalid)) {
@@ -274,7 +306,7 @@ void differential(const std::string& model, const SeqGen& gen, const RefStep& st
   std::mt19937_64 rng(std::hash<std::string>{}(model));
   Tally tally;
   for (int i = 0; i < histories; ++i) {
-    History history = stretched_history(gen, initial, 3 + pick(rng, 6), rng);
+    History history = stretched_history(gen, initial, 3 + pick(rng, 8), rng);
     agree(history, model, step, initial, tally);
     agree(mutated(history, rng), model, step, initial, tally);
     agree(mutated(mutated(history, rng), rng), model, step, initial, tally);
@@ -302,11 +334,15 @@ TEST_CASE("linear differential: set agrees with brute force") {
   differential("set", set_gen, set_step, json::array(), 400);
 }
 
+TEST_CASE("linear differential: multi-register agrees with brute force") {
+  differential("multi-register", txn_gen, txn_step, json{{"x", 0}, {"y", 0}}, 400);
+}
+
 TEST_CASE("linear differential: generated register histories with late info writes") {
   std::mt19937_64 rng(7);
   Tally tally;
   for (std::uint64_t seed = 1; seed <= 600; ++seed) {
-    linear::GenerateOptions gen{.seed = seed, .ops = 9, .processes = static_cast<unsigned>(1 + seed % 4), .values = 3,
+    linear::GenerateOptions gen{.seed = seed, .ops = 11, .processes = static_cast<unsigned>(1 + seed % 4), .values = 3,
                                 .info_probability = 0.2};
     History history = linear::generate_register_history(gen);
     agree(history, "cas-register", register_step, nullptr, tally);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "checker/linear/linearizability.h"
+#include "checker/linear/generate.h"
 #include "linear_builder.h"
 
 using namespace faultline;
@@ -235,4 +236,59 @@ TEST_CASE("linear unique-ids: every ok generate returns a fresh id") {
   CheckResult result = check_linearizable(duplicate.history(), LinearOptions{.model = "unique-ids"});
   CHECK(result.verdict == Verdict::invalid);
   CHECK(result.details["failures"][0]["ops"].size() == 2);
+}
+
+TEST_CASE("linear: keys checked in parallel give the same answer as one thread") {
+  linear::GenerateOptions gen{.seed = 3, .ops = 3000, .processes = 20, .keys = 16, .values = 4,
+                              .info_probability = 0.02};
+  History history = linear::generate_register_history(gen);
+  history[history.size() / 2].value = 99;  // some read or write now says 99: likely invalid
+  LinearOptions options;
+  options.model = "kv";
+  options.threads = 1;
+  CheckResult one = check_linearizable(history, options);
+  options.threads = 0;
+  CheckResult all = check_linearizable(history, options);
+  CHECK(one.verdict == all.verdict);
+  CHECK(one.summary == all.summary);
+  CHECK(one.details["keys"] == 16);
+  CHECK(one.details["invalid_keys"] == all.details["invalid_keys"]);
+  CHECK(one.details["per_key"].size() == 16);
+}
+
+TEST_CASE("linear: an exhausted budget is unknown, never valid") {
+  linear::GenerateOptions gen{.seed = 5, .ops = 20'000, .processes = 30, .values = 3};
+  History history = linear::generate_register_history(gen);
+  LinearOptions options;
+  options.max_states = 10;  // charged every few thousand steps: a small search may still finish
+  CheckResult result = check_linearizable(history, options);
+  CHECK(result.verdict == Verdict::unknown);
+  CHECK(result.details["budget_exhausted"] == true);
+  CHECK(result.summary.find("budget") != std::string::npos);
+  options.max_states = LinearOptions{}.max_states;
+  CHECK(check_linearizable(history, options).verdict == Verdict::valid);
+}
+
+TEST_CASE("linear: a long generated history checks in about one state per op") {
+  linear::GenerateOptions gen{.seed = 9, .ops = 200'000, .processes = 5, .values = 5, .info_probability = 0.01};
+  History history = linear::generate_register_history(gen);
+  LinearOptions options;
+  options.time_limit_s = 60;  // a safety net: the check takes a fraction of a second
+  CheckResult result = check_linearizable(history, options);
+  CHECK(result.verdict == Verdict::valid);
+  CHECK(result.details["states_explored"].get<std::uint64_t>() < 4 * gen.ops);
+}
+
+TEST_CASE("linear: Jepsen independent [k v] tuples are split per key") {
+  HistoryBuilder history;
+  history.op(0, "write", json{"a", 1}, nullptr).op(1, "write", json{"b", 2}, nullptr);
+  history.op(0, "read", nullptr, json{"a", 1});
+  history.op(1, "cas", json{"b", {2, 3}}, nullptr).op(1, "read", json{"b", nullptr}, json{"b", 2});
+  LinearOptions options;
+  options.independent_tuples = true;
+  CheckResult result = check_linearizable(history.history(), options);
+  CHECK(result.verdict == Verdict::invalid);
+  CHECK(result.details["keys"] == 2);
+  CHECK(result.details["invalid_keys"] == json{"b"});
+  CHECK(result.details["failures"][0]["blocked_op"]["value"] == 2);  // the value of the tuple
 }

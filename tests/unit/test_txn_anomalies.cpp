@@ -16,18 +16,25 @@ Verdict verdict(const std::string& edn, const std::string& claim,
   return check_edn(edn, claim, workload).verdict;
 }
 
+// Checks that the claim fails with (at least) the given anomaly; returns the result.
+checker::CheckResult expect_anomaly(const std::string& edn, const std::string& claim,
+                                    const std::string& anomaly,
+                                    const std::string& workload = "list-append") {
+  auto r = check_edn(edn, claim, workload);
+  INFO(r.summary);
+  CHECK(r.verdict == Verdict::invalid);
+  CHECK(has_anomaly(r, anomaly));
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("txn: a serial list-append history is strict serializable") {
-  const char* h = R"(
-    {:process 0 :type :invoke :f :txn :value [[:append :x 1] [:r :y nil]]}
-    {:process 0 :type :ok     :f :txn :value [[:append :x 1] [:r :y []]]}
-    {:process 1 :type :invoke :f :txn :value [[:r :x nil] [:append :y 2]]}
-    {:process 1 :type :ok     :f :txn :value [[:r :x [1]] [:append :y 2]]}
-    {:process 0 :type :invoke :f :txn :value [[:append :x 3] [:r :x nil] [:r :y nil]]}
-    {:process 0 :type :ok     :f :txn :value [[:append :x 3] [:r :x [1 3]] [:r :y [2]]]}
-    {:process 2 :type :invoke :f :txn :value [[:append :x 4]]}
-    {:process 2 :type :fail   :f :txn :value [[:append :x 4]]})";
+  std::string h = txn_pair(0, "ok", "[[:append :x 1] [:r :y nil]]", "[[:append :x 1] [:r :y []]]") +
+                  txn_pair(1, "ok", "[[:r :x nil] [:append :y 2]]", "[[:r :x [1]] [:append :y 2]]") +
+                  txn_pair(0, "ok", "[[:append :x 3] [:r :x nil] [:r :y nil]]",
+                           "[[:append :x 3] [:r :x [1 3]] [:r :y [2]]]") +
+                  txn_pair(2, "fail", "[[:append :x 4]]");
   auto r = check_edn(h, "strict-serializable");
   CHECK(r.verdict == Verdict::valid);
   CHECK(anomaly_types(r).empty());
@@ -40,9 +47,7 @@ TEST_CASE("txn: G0, write cycle") {
     {:process 0 :type :ok :value [[:append :x 1] [:append :y 1]]}
     {:process 1 :type :ok :value [[:append :x 2] [:append :y 2]]}
     {:process 2 :type :ok :value [[:r :x [1 2]] [:r :y [2 1]]]})";
-  auto r = check_edn(h, "read-uncommitted");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G0"));
+  auto r = expect_anomaly(h, "read-uncommitted", "G0");
   auto cycle = r.details["anomalies"]["G0"][0];
   CHECK(cycle["edges"] == nlohmann::json::array({"ww", "ww"}));
   CHECK(cycle["steps"][0].get<std::string>().find("appended") != std::string::npos);
@@ -64,18 +69,14 @@ TEST_CASE("txn: G1b, intermediate read") {
   const char* h = R"(
     {:process 0 :type :ok :value [[:append :x 1] [:append :x 2]]}
     {:process 1 :type :ok :value [[:r :x [1]]]})";
-  auto r = check_edn(h, "read-committed");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G1b"));
+  expect_anomaly(h, "read-committed", "G1b");
 }
 
 TEST_CASE("txn: G1c, circular information flow") {
   const char* h = R"(
     {:process 0 :type :ok :value [[:append :x 1] [:r :y [1]]]}
     {:process 1 :type :ok :value [[:append :y 1] [:r :x [1]]]})";
-  auto r = check_edn(h, "read-committed");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G1c"));
+  auto r = expect_anomaly(h, "read-committed", "G1c");
   CHECK(!has_anomaly(r, "G0"));
 }
 
@@ -84,9 +85,7 @@ TEST_CASE("txn: G-single, read skew: read committed holds, snapshot isolation do
     {:process 0 :type :ok :value [[:append :x 1] [:append :y 1]]}
     {:process 1 :type :ok :value [[:r :x [1]] [:r :y []]]})";
   CHECK(verdict(h, "read-committed") == Verdict::valid);
-  auto r = check_edn(h, "snapshot-isolation");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G-single"));
+  auto r = expect_anomaly(h, "snapshot-isolation", "G-single");
   auto steps = r.details["anomalies"]["G-single"][0]["steps"];
   REQUIRE(steps.size() == 2);
   std::string all = steps[0].get<std::string>() + steps[1].get<std::string>();
@@ -100,9 +99,7 @@ TEST_CASE("txn: G2-item, write skew: snapshot isolation holds, repeatable read d
     {:process 0 :type :ok :value [[:r :x []] [:append :y 1]]}
     {:process 1 :type :ok :value [[:r :y []] [:append :x 1]]})";
   CHECK(verdict(h, "snapshot-isolation") == Verdict::valid);
-  auto r = check_edn(h, "repeatable-read");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G2-item"));
+  auto r = expect_anomaly(h, "repeatable-read", "G2-item");
   CHECK(r.details["anomalies"]["G2-item"][0]["edges"] == nlohmann::json::array({"rw", "rw"}));
 }
 
@@ -113,9 +110,7 @@ TEST_CASE("txn: G-nonadjacent: rw edges never adjacent, forbidden by snapshot is
     {:process 2 :type :ok :value [[:r :y [1]] [:r :z []]]}
     {:process 3 :type :ok :value [[:append :z 1] [:append :w 1]]})";
   CHECK(verdict(h, "read-committed") == Verdict::valid);
-  auto r = check_edn(h, "snapshot-isolation");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G-nonadjacent"));
+  expect_anomaly(h, "snapshot-isolation", "G-nonadjacent");
 }
 
 TEST_CASE("txn: internal inconsistency") {
@@ -135,18 +130,14 @@ TEST_CASE("txn: incompatible orders of one key") {
     {:process 1 :type :ok :value [[:append :x 2]]}
     {:process 2 :type :ok :value [[:r :x [1 2]]]}
     {:process 3 :type :ok :value [[:r :x [2]]]})";
-  auto r = check_edn(h, "read-committed");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "incompatible-order"));
+  expect_anomaly(h, "read-committed", "incompatible-order");
 }
 
 TEST_CASE("txn: duplicate elements in a read") {
   const char* h = R"(
     {:process 0 :type :ok :value [[:append :x 1]]}
     {:process 1 :type :ok :value [[:r :x [1 1]]]})";
-  auto r = check_edn(h, "read-uncommitted");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "duplicate-elements"));
+  expect_anomaly(h, "read-uncommitted", "duplicate-elements");
 }
 
 TEST_CASE("txn: lost update") {
@@ -155,9 +146,7 @@ TEST_CASE("txn: lost update") {
     {:process 1 :type :ok :value [[:r :x [0]] [:append :x 1]]}
     {:process 2 :type :ok :value [[:r :x [0]] [:append :x 2]]}
     {:process 3 :type :ok :value [[:r :x [0 1 2]]]})";
-  auto r = check_edn(h, "snapshot-isolation");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "lost-update"));
+  expect_anomaly(h, "snapshot-isolation", "lost-update");
   CHECK(verdict(h, "read-committed") == Verdict::valid);
 }
 
@@ -166,48 +155,33 @@ TEST_CASE("txn: dirty update and garbage reads") {
     {:process 0 :type :fail :value [[:append :x 1]]}
     {:process 1 :type :ok   :value [[:append :x 2]]}
     {:process 2 :type :ok   :value [[:r :x [1 2]]]})";
-  auto r = check_edn(dirty, "read-committed");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "dirty-update"));
+  auto r = expect_anomaly(dirty, "read-committed", "dirty-update");
   CHECK(has_anomaly(r, "G1a"));
 
   const char* garbage = R"({:process 0 :type :ok :value [[:r :x [9]]]})";
-  auto g = check_edn(garbage, "read-uncommitted");
-  CHECK(g.verdict == Verdict::invalid);
-  CHECK(has_anomaly(g, "garbage-read"));
+  expect_anomaly(garbage, "read-uncommitted", "garbage-read");
 }
 
 TEST_CASE("txn: realtime and process variants need the strong models") {
   // T1 completes before T2 starts, yet T2 misses T1's append: fine for serializable only.
-  const char* realtime = R"(
-    {:process 0 :type :invoke :value [[:append :x 1]]}
-    {:process 0 :type :ok     :value [[:append :x 1]]}
-    {:process 1 :type :invoke :value [[:r :x nil]]}
-    {:process 1 :type :ok     :value [[:r :x []]]})";
+  auto history = [](int second_process) {
+    return txn_pair(0, "ok", "[[:append :x 1]]") +
+           txn_pair(second_process, "ok", "[[:r :x nil]]", "[[:r :x []]]");
+  };
+  std::string realtime = history(1);
   CHECK(verdict(realtime, "serializable") == Verdict::valid);
   CHECK(verdict(realtime, "strong-session-serializable") == Verdict::valid);
-  auto r = check_edn(realtime, "strict-serializable");
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G-single-realtime"));
+  auto r = expect_anomaly(realtime, "strict-serializable", "G-single-realtime");
   CHECK(r.details["anomalies"]["G-single-realtime"][0]["steps"][0].get<std::string>().find(
             "completed") != std::string::npos);
 
-  std::string same_process = realtime;
-  same_process.replace(same_process.find(":process 1"), 10, ":process 0");
-  same_process.replace(same_process.find(":process 1"), 10, ":process 0");
-  auto p = check_edn(same_process, "strong-session-serializable");
-  CHECK(p.verdict == Verdict::invalid);
-  CHECK(has_anomaly(p, "G-single-process"));
+  std::string same_process = history(0);
+  expect_anomaly(same_process, "strong-session-serializable", "G-single-process");
 }
 
 TEST_CASE("txn: info txns count only when observed") {
-  const char* h = R"(
-    {:process 0 :type :invoke :value [[:append :x 1]]}
-    {:process 0 :type :info   :value [[:append :x 1]]}
-    {:process 1 :type :invoke :value [[:append :x 2]]}
-    {:process 1 :type :info   :value [[:append :x 2]]}
-    {:process 2 :type :invoke :value [[:r :x nil]]}
-    {:process 2 :type :ok     :value [[:r :x [1]]]})";
+  std::string h = txn_pair(0, "info", "[[:append :x 1]]") + txn_pair(1, "info", "[[:append :x 2]]") +
+                  txn_pair(2, "ok", "[[:r :x nil]]", "[[:r :x [1]]]");
   auto r = check_edn(h, "strict-serializable");
   CHECK(r.verdict == Verdict::valid);
   CHECK(r.details["txns"]["in_graph"] == 2);
@@ -246,9 +220,7 @@ TEST_CASE("txn: rw-register anomalies and inference") {
   const char* skew = R"(
     {:process 0 :type :ok :value [[:w :x 1] [:w :y 1]]}
     {:process 1 :type :ok :value [[:r :x 1] [:r :y nil]]})";
-  auto r = check_edn(skew, "snapshot-isolation", rw);
-  CHECK(r.verdict == Verdict::invalid);
-  CHECK(has_anomaly(r, "G-single"));
+  auto r = expect_anomaly(skew, "snapshot-isolation", "G-single", rw);
   CHECK(r.details["anomalies"]["G-single"][0]["steps"].dump().find("initial state") !=
         std::string::npos);
 
@@ -269,9 +241,7 @@ TEST_CASE("txn: rw-register anomalies and inference") {
   const char* lost = R"(
     {:process 0 :type :ok :value [[:r :x nil] [:w :x 1]]}
     {:process 1 :type :ok :value [[:r :x nil] [:w :x 2]]})";
-  auto l = check_edn(lost, "snapshot-isolation", rw);
-  CHECK(l.verdict == Verdict::invalid);
-  CHECK(has_anomaly(l, "lost-update"));
+  expect_anomaly(lost, "snapshot-isolation", "lost-update", rw);
 
   // Each read the other's write: circular information flow.
   const char* g1c = R"(
@@ -293,4 +263,30 @@ TEST_CASE("txn: rw-register anomalies and inference") {
   auto g = check_edn(garbage, "strict-serializable", rw);
   CHECK(g.verdict == Verdict::valid);
   CHECK(g.details["warning_count"] == 1);
+}
+
+TEST_CASE("txn: a cycle search out of budget is unknown, never valid") {
+  const char* h = R"(
+    {:process 0 :type :ok :value [[:append :x 1] [:append :y 1]]}
+    {:process 1 :type :ok :value [[:r :x [1]] [:r :y []]]})";
+  History history = read_history_text(h, "test.edn");
+  auto r = checker::check_transactions(history, {"list-append", "serializable", 1e-12});
+  CHECK(r.verdict == Verdict::unknown);
+  CHECK(has_anomaly(r, "cycle-search-timeout"));
+  CHECK(!r.details["undecided"].empty());
+  // A forbidden anomaly found without cycles still makes it invalid.
+  const char* aborted = R"(
+    {:process 0 :type :fail :value [[:append :x 1]]}
+    {:process 1 :type :ok   :value [[:r :x [1]] [:append :x 2]]}
+    {:process 2 :type :ok   :value [[:r :x [1 2]]]})";
+  auto a = checker::check_transactions(read_history_text(aborted, "a.edn"),
+                                       {"list-append", "serializable", 1e-12});
+  CHECK(a.verdict == Verdict::invalid);
+}
+
+TEST_CASE("txn: the accepted models, weakest first") {
+  auto names = checker::txn_model_names();
+  REQUIRE(names.size() == 9);
+  CHECK(names.front() == "read-uncommitted");
+  CHECK(names.back() == "strict-serializable");
 }

@@ -10,6 +10,17 @@
 
 namespace faultline::test {
 
+// An invocation and its completion as two EDN op maps; `done` defaults to the invocation's
+// micro-ops (a completion that reads fills in its values).
+inline std::string txn_pair(int process, const std::string& type, const std::string& invoked,
+                            const std::string& done = "") {
+  auto op = [&](const std::string& t, const std::string& value) {
+    return "{:process " + std::to_string(process) + " :type :" + t + " :f :txn :value " + value +
+           "}\n";
+  };
+  return op("invoke", invoked) + op(type, done.empty() ? invoked : done);
+}
+
 inline checker::CheckResult check_edn(const std::string& edn, const std::string& claim,
                                       const std::string& workload = "list-append") {
   History history = read_history_text(edn, "test.edn");

@@ -37,6 +37,9 @@ class FifoQueueModel final : public Model {
     return true;
   }
 
+  // A dequeue that saw an empty queue.
+  bool observes_only(const Call& call) const override { return call.f == kDequeue && call.a == 0; }
+
   std::string describe_state(State state) const override {
     nlohmann::json list = nlohmann::json::array();
     for (std::uint32_t id : queues_.items(state)) list.push_back(values_.value(id));

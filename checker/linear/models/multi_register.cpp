@@ -1,6 +1,8 @@
 // multi-register: Knossos' :txn of [:read k v] / [:write k v] micro-ops over several registers,
 // applied atomically. The state is every register's value id, hash-consed. Reads of nil in an
 // info txn (never observed), or in any txn under nil_read_matches_any, match any value.
+#include <algorithm>
+
 #include "checker/linear/models/models.h"
 
 namespace faultline::checker::linear {
@@ -53,6 +55,11 @@ class MultiRegisterModel final : public Model {
     }
     *next = after.empty() ? state : states_.intern(std::move(after));
     return true;
+  }
+
+  bool observes_only(const Call& call) const override {
+    const std::vector<Micro>& txn = txns_[call.a];
+    return std::none_of(txn.begin(), txn.end(), [](const Micro& micro) { return micro.write; });
   }
 
   std::string describe_state(State state) const override {

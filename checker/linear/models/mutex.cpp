@@ -23,6 +23,8 @@ class MutexModel final : public Model {
     return state != *next;
   }
 
+  bool observes_only(const Call&) const override { return false; }
+
   std::string describe_state(State state) const override {
     return state == kHeld ? "held" : "free";
   }

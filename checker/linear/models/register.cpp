@@ -45,6 +45,10 @@ class RegisterModel final : public Model {
     }
   }
 
+  bool observes_only(const Call& call) const override {
+    return call.f == kRead || (call.f == kCas && call.a == call.b);
+  }
+
   std::string describe_state(State state) const override {
     return state == 0 ? "absent" : values_.describe(static_cast<std::uint32_t>(state));
   }

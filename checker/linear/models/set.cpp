@@ -50,6 +50,8 @@ class SetModel final : public Model {
     return true;
   }
 
+  bool observes_only(const Call& call) const override { return call.f == kRead; }
+
   std::string describe_state(State state) const override {
     return describe_elements(sets_.items(state));
   }

@@ -1,0 +1,156 @@
+// A real PostgreSQL 15 in a network namespace, driven with Elle-style list-append txns at each
+// isolation level through the example specs (shortened with --time-limit), checked for real.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <memory>
+
+#include "tests/integration/support.h"
+
+using namespace faultline;
+using namespace faultline::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kTimeLimit = "15";
+
+std::string example(const std::string& level) {
+  return FAULTLINE_SOURCE_DIR "/examples/postgres-append-" + level + ".yaml";
+}
+
+// Processes of the run's PostgreSQL: the postmaster and every backend run in its data folder,
+// /tmp/faultline-pg-<run id>/data (their command lines do not all name it).
+std::string postgres_processes(const std::string& run_id) {
+  std::string found;
+  std::string prefix = "/tmp/faultline-pg-" + run_id;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_error;
+    std::string cwd = std::filesystem::read_symlink(e.path() / "cwd", link_error).string();
+    if (!link_error && cwd.rfind(prefix, 0) == 0) found += pid + " " + cwd + "\n";
+  }
+  return found;
+}
+
+// Nothing of the run is left: the support's per-run checks (namespaces, links, journal, host
+// iptables), plus what is PostgreSQL's own: its processes and its data folder in /tmp.
+void require_postgres_run_clean(const std::string& run_id, const std::filesystem::path& root,
+                                const std::string& host_rules_before) {
+  REQUIRE(run_id.size() == 6);
+  INFO("run id " << run_id);
+  HostState after = run_leftovers(run_id, root);
+  CHECK(after.namespaces.empty());
+  CHECK(after.links.empty());
+  CHECK(after.servers.empty());
+  CHECK(after.journal.empty());
+  CHECK(after.host_iptables == host_rules_before);
+  CHECK(postgres_processes(run_id).empty());
+  CHECK(!std::filesystem::exists("/tmp/faultline-pg-" + run_id));
+}
+
+bool contains(const json& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+struct PgRun {
+  std::shared_ptr<TempDir> dir = std::make_shared<TempDir>();  // kept while the run is looked at
+  std::filesystem::path run_dir;
+  json results;
+  json details;  // the Elle check's
+};
+
+struct Expected {
+  int exit_code = 0;
+  std::string verdict;
+  std::vector<std::string> found_any;  // at least one of them found (none listed: no demand)
+  std::vector<std::string> not_found;  // forbidden at the level run: a false alarm if found
+  std::string ruled_out;               // a model expected in details.not ("": none)
+};
+
+// Runs the example spec of `level` (shortened), grades its results against `expected`, and
+// checks that the run left nothing behind.
+PgRun run_example(const std::string& level, const Expected& expected) {
+  PgRun r;
+  std::string rules_before = host_iptables();
+  Output output = run_faultline({"run", example(level), "--time-limit", kTimeLimit, "--store",
+                                 (r.dir->path() / "store").string()});
+  INFO(output.text);
+  r.run_dir = std::filesystem::canonical(r.dir->path() / "store" / "latest");
+  r.results = read_json(r.run_dir / "results.json");
+  r.details = r.results["checks"][0]["details"];
+  INFO(r.results["checks"][0].dump(1).substr(0, 4000));
+  CHECK(output.exit_code == expected.exit_code);
+  CHECK(r.results["verdict"] == expected.verdict);
+  CHECK(r.details["claim"] == level);
+  const json& found = r.details["anomaly_types"];
+  if (!expected.found_any.empty())
+    CHECK(std::any_of(expected.found_any.begin(), expected.found_any.end(),
+                      [&](const std::string& a) { return contains(found, a); }));
+  for (const std::string& anomaly : expected.not_found) {
+    INFO(anomaly << " found: " << r.details["anomalies"].value(anomaly, json()).dump().substr(0, 2000));
+    CHECK_FALSE(contains(found, anomaly));
+  }
+  if (expected.ruled_out.empty())
+    CHECK(r.details["not"].empty());
+  else
+    CHECK(contains(r.details["not"], expected.ruled_out));
+  require_postgres_run_clean(r.results.value("run_id", ""), r.dir->path(), rules_before);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("postgres: serializable list-append is serializable") {
+  PgRun run = run_example("serializable", {0, "valid", {}, {}, ""});
+  CHECK(run.results["checks"][0]["checker"] == "elle-list-append");
+  CHECK(run.details["anomaly_types"].empty());
+  CHECK(run.results["stats"]["ok_ops"].get<int>() > 500);
+  CHECK(run.results["stats"]["fail_ops"].get<int>() > 0);  // serialization failures
+  CHECK(run.results["target"]["version"].get<std::string>().find("PostgreSQL 15") != std::string::npos);
+  CHECK(std::filesystem::file_size(run.run_dir / "nodes" / "n1" / "postgres.log") > 0);
+}
+
+TEST_CASE("postgres: repeatable read is snapshot isolation: G2-item, never G1 or G-single") {
+  PgRun run = run_example("repeatable-read",
+                          {1, "invalid", {"G2-item"},
+                           {"G0", "G1a", "G1b", "G1c", "G-single", "G-nonadjacent", "lost-update",
+                            "internal", "dirty-update"},
+                           "repeatable-read"});
+  CHECK(contains(run.details["anomaly_types"], "G2-item"));
+  CHECK(run.details["strongest_satisfied"].dump().find("snapshot-isolation") != std::string::npos);
+}
+
+TEST_CASE("postgres: read committed is read committed, with the anomalies it allows seen") {
+  // G-single and G2-item are allowed at read committed: seen, they rule out repeatable read.
+  run_example("read-committed", {0, "valid", {"G-single", "G2-item"},
+                                 {"G0", "G1a", "G1b", "G1c", "dirty-update"}, "repeatable-read"});
+}
+
+TEST_CASE("postgres: a SIGKILLed run takes its server along; clean removes the rest") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto store = dir.path() / "store";
+  bp::child harness(FAULTLINE_BIN,
+                    bp::args({"run", example("serializable"), "--store", store.string(), "--quiet"}),
+                    bp::std_out > bp::null, bp::std_err > bp::null);
+  auto history_path = store / "latest" / "history.jsonl";
+  REQUIRE(eventually(60s, [&] {
+    return std::filesystem::exists(history_path) && slurp(history_path).size() > 10000;
+  }));
+  std::string run_id = run_id_of(std::filesystem::canonical(store / "latest"));
+  REQUIRE(!run_id.empty());
+  CHECK(std::filesystem::exists("/tmp/faultline-pg-" + run_id));
+  CHECK(!postgres_processes(run_id).empty());
+  ::kill(harness.id(), SIGKILL);
+  harness.wait();
+  // The postmaster dies with the harness (setpriv --pdeathsig keep), its backends with it.
+  CHECK(eventually(10s, [&] { return postgres_processes(run_id).empty(); }));
+  Output clean = run_faultline({"clean"});
+  INFO(clean.text);
+  CHECK(clean.exit_code == 0);
+  require_postgres_run_clean(run_id, dir.path(), rules_before);
+}
