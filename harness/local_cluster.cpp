@@ -12,7 +12,11 @@
 #include <boost/process/extend.hpp>
 #include <cassert>
 #include <cstdio>
+#include <deque>
+#include <condition_variable>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -227,8 +231,58 @@ class LocalCluster final : public NodeControl {
     return run_host(full, input);
   }
 
+  // PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process: a
+  // server restarted by the nemesis thread would die when that thread ends. So every spawn runs
+  // on one thread that lives as long as the cluster.
   std::unique_ptr<NodeProcess> spawn(const std::string& node,
                                      const SpawnOptions& options) override {
+    std::packaged_task<std::unique_ptr<NodeProcess>()> task([&] { return spawn_here(node, options); });
+    auto result = task.get_future();
+    {
+      std::lock_guard lock(spawner_mutex_);
+      if (!spawner_.joinable()) spawner_ = std::thread([this] { spawner_loop(); });
+      spawn_queue_.push_back(std::move(task));
+    }
+    spawner_cv_.notify_one();
+    return result.get();
+  }
+
+  void register_file(const std::filesystem::path& path) override { journal("file", path.string()); }
+
+  void teardown() noexcept override {
+    std::lock_guard lock(teardown_mutex_);
+    if (torn_down_) return;
+    torn_down_ = true;
+    stop_spawner();
+    for (const auto& line : undo_journal(journal_path_)) log::debug(line);
+  }
+
+ private:
+  void spawner_loop() {
+    std::unique_lock lock(spawner_mutex_);
+    for (;;) {
+      spawner_cv_.wait(lock, [&] { return spawner_stop_ || !spawn_queue_.empty(); });
+      if (spawn_queue_.empty()) return;
+      auto task = std::move(spawn_queue_.front());
+      spawn_queue_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  // Ends the spawner thread. Its children are killed with it (PDEATHSIG), as at teardown they
+  // must be: by now the namespaces are going.
+  void stop_spawner() noexcept {
+    {
+      std::lock_guard lock(spawner_mutex_);
+      spawner_stop_ = true;
+    }
+    spawner_cv_.notify_all();
+    if (spawner_.joinable()) spawner_.join();
+  }
+
+  std::unique_ptr<NodeProcess> spawn_here(const std::string& node, const SpawnOptions& options) {
     assert(!options.argv.empty());
     std::vector<std::string> args{"netns", "exec", namespace_of(node)};
     args.insert(args.end(), options.argv.begin(), options.argv.end());
@@ -244,16 +298,6 @@ class LocalCluster final : public NodeControl {
     return std::make_unique<LocalProcess>(std::move(child));
   }
 
-  void register_file(const std::filesystem::path& path) override { journal("file", path.string()); }
-
-  void teardown() noexcept override {
-    std::lock_guard lock(teardown_mutex_);
-    if (torn_down_) return;
-    torn_down_ = true;
-    for (const auto& line : undo_journal(journal_path_)) log::debug(line);
-  }
-
- private:
   std::string namespace_of(const std::string& node) const { return "fl" + run_id_ + "-" + node; }
 
   void journal(const std::string& kind, const std::string& name) {
@@ -305,6 +349,11 @@ class LocalCluster final : public NodeControl {
   std::vector<NodeInfo> nodes_;
   std::mutex teardown_mutex_;
   bool torn_down_ = false;
+  std::mutex spawner_mutex_;
+  std::condition_variable spawner_cv_;
+  std::deque<std::packaged_task<std::unique_ptr<NodeProcess>()>> spawn_queue_;
+  bool spawner_stop_ = false;
+  std::thread spawner_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -79,7 +80,13 @@ class Run {
     log::info("run " + run_id + " of " + spec_.file.string() + ", seed " +
               std::to_string(spec_.seed) + ", into " + outcome_.run_dir.string());
     cluster_ = make_local_cluster({run_id, names});
+    run_id_ = run_id;
     try {
+      NemesisContext context = nemesis_context();
+      for (auto& [fault, nemesis] : test_.nemeses) nemesis->setup(context);
+      json limitations = test_.target->limitations();
+      for (const auto& [fault, note] : limitations.items())
+        if (uses_fault(fault)) announce("note: " + note.get<std::string>());
       announce("starting " + spec_.system + " on " + std::to_string(spec_.nodes) + " nodes");
       test_.target->start({*cluster_, outcome_.run_dir, run_id});
       announce(test_.target->version() + " is up; running " + spec_.workload + " for " +
@@ -98,6 +105,14 @@ class Run {
   }
 
  private:
+  NemesisContext nemesis_context() { return NemesisContext{*cluster_, *test_.target, run_id_}; }
+
+  bool uses_fault(const std::string& fault) const {
+    for (const auto& [name, nemesis] : test_.nemeses)
+      if (name == fault) return true;
+    return false;
+  }
+
   std::int64_t now_ns() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - test_start_)
         .count();
@@ -231,8 +246,9 @@ class Run {
   // ends is undone at once.
   void nemesis_loop() {
     if (test_.nemeses.empty()) return;
+    if (!test_.timeline.empty()) return timeline_loop();
     Rng rng(spec_.seed ^ 0xD1B54A32D192ED03ull);
-    NemesisContext context{*cluster_, *test_.target};
+    NemesisContext context = nemesis_context();
     auto interval = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(spec_.interval_s));
     while (!phase_over_.wait_until(Clock::now() + interval)) {
@@ -242,6 +258,46 @@ class Run {
       phase_over_.wait_until(Clock::now() + interval);
       nemesis_step("stop-" + fault, [&] { return nemesis->stop(context); });
       set_active_fault("");
+    }
+  }
+
+  // The explicit schedule: each entry starts at its at_s and stops duration_s later; entries
+  // without a duration hold until the final heal.
+  void timeline_loop() {
+    Rng rng(spec_.seed ^ 0xD1B54A32D192ED03ull);
+    NemesisContext context = nemesis_context();
+    struct Event {
+      double at_s;
+      bool start;
+      std::size_t entry;
+    };
+    std::vector<Event> events;
+    for (std::size_t i = 0; i < test_.timeline.size(); ++i) {
+      const TimelineEntry& e = test_.timeline[i];
+      events.push_back({e.at_s, true, i});
+      if (e.duration_s) events.push_back({e.at_s + *e.duration_s, false, i});
+    }
+    // By time; at equal times stops first, so back-to-back entries of one fault do not overlap.
+    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+      return a.at_s != b.at_s ? a.at_s < b.at_s : (!a.start && b.start);
+    });
+    std::vector<std::string> active(test_.timeline.size());
+    for (const Event& event : events) {
+      auto when = test_start_ + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(event.at_s));
+      if (phase_over_.wait_until(when)) return;  // the rest is undone by the final heal
+      auto& [fault, nemesis] = test_.nemeses[test_.timeline[event.entry].nemesis];
+      if (event.start) {
+        if (nemesis_step("start-" + fault, [&] { return nemesis->start(context, rng); }))
+          active[event.entry] = fault + " " + nemesis->describe_active();
+      } else {
+        nemesis_step("stop-" + fault, [&] { return nemesis->stop(context); });
+        active[event.entry].clear();
+      }
+      std::string text;
+      for (const auto& a : active)
+        if (!a.empty()) text += (text.empty() ? "" : "; ") + a;
+      set_active_fault(text);
     }
   }
 
@@ -275,8 +331,16 @@ class Run {
 
   // Heal everything, wait for the cluster, then the workload's final ops.
   void finish() {
-    NemesisContext context{*cluster_, *test_.target};
-    for (auto& [fault, nemesis] : test_.nemeses) nemesis->stop(context);
+    NemesisContext context = nemesis_context();
+    for (auto& [fault, nemesis] : test_.nemeses)
+      if (!nemesis->describe_active().empty())
+        nemesis_step("stop-" + fault, [&] { return nemesis->stop(context); });
+      else
+        try {
+          nemesis->stop(context);  // nothing in force: undo quietly whatever a failed start left
+        } catch (const std::exception& e) {
+          log::warn("heal " + fault + ": " + e.what());
+        }
     if (outcome_.interrupted) return;
     announce("healed; waiting for the cluster, then final reads");
     try {
@@ -351,6 +415,7 @@ class Run {
   RunOutcome outcome_;
   std::string run_id_;  // names the run's namespaces, links and journal
   std::unique_ptr<NodeControl> cluster_;
+  std::string run_id_;
   std::unique_ptr<HistoryWriter> writer_;
   Clock::time_point test_start_;
   StopFlag phase_over_;

@@ -24,6 +24,56 @@ void check_ops_supported(const Test& test, FieldReader& workload_reader) {
   }
 }
 
+// Builds a fault's nemesis from its options; a target without the needed ability is an error at
+// `where` (the fault's name in the spec).
+std::unique_ptr<Nemesis> build_nemesis(const std::string& fault, FieldReader& options,
+                                       const NemesisEnv& env, FieldReader& where,
+                                       const YAML::Node& at) {
+  try {
+    return (*NemesisRegistry::find(fault))(options, env);
+  } catch (const NemesisUnsupported& e) {
+    where.fail(at, e.what());
+  }
+}
+
+// nemesis.timeline: [{at_s, fault, duration_s?, ...the fault's options}, ...]. Two entries of
+// the same fault may not overlap in time: a fault holds one state at a time.
+void read_timeline(Test& test, FieldReader& nemesis, const NemesisEnv& env, YAML::Node& resolved) {
+  YAML::Node list = nemesis.raw("timeline");
+  if (!list.IsSequence() || list.size() == 0)
+    nemesis.fail(list, "nemesis.timeline: expected a list of {at_s, fault, duration_s, ...}");
+  const std::string& file = nemesis.file();
+  resolved["timeline"] = YAML::Node(YAML::NodeType::Sequence);
+  std::vector<YAML::Mark> marks;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    std::string context = "nemesis.timeline[" + std::to_string(i) + "]";
+    if (!list[i].IsMap()) nemesis.fail(list[i], context + ": expected a mapping {at_s, fault, ...}");
+    FieldReader entry(list[i], file, context);
+    TimelineEntry step;
+    step.at_s = entry.number("at_s", std::nullopt, 0, 86400);
+    std::string fault = entry.choice("fault", NemesisRegistry::names());
+    if (entry.has("duration_s")) step.duration_s = entry.number("duration_s", std::nullopt, 0.01, 86400);
+    auto built = build_nemesis(fault, entry, env, entry, list[i]["fault"]);
+    entry.finish();
+    for (std::size_t j = 0; j < test.timeline.size(); ++j) {
+      const TimelineEntry& other = test.timeline[j];
+      if (test.nemeses[other.nemesis].first != fault) continue;
+      double other_end = other.duration_s ? other.at_s + *other.duration_s : 1e18;
+      double end = step.duration_s ? step.at_s + *step.duration_s : 1e18;
+      if (step.at_s < other_end && other.at_s < end)
+        throw SpecError(file, list[i]["at_s"].Mark(),
+                        context + ": overlaps the " + fault + " at line " +
+                            std::to_string(marks[j].line + 1) +
+                            "; one fault holds one state at a time (name several nodes instead)");
+    }
+    marks.push_back(list[i].Mark());
+    step.nemesis = test.nemeses.size();
+    test.nemeses.emplace_back(fault, std::move(built));
+    test.timeline.push_back(step);
+    resolved["timeline"].push_back(YAML::Clone(entry.resolved()));
+  }
+}
+
 }  // namespace
 
 Test load_test_text(const std::string& yaml, const std::string& file_name,
@@ -78,17 +128,28 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   clients.finish();
 
   FieldReader nemesis(top.mapping("nemesis", false), file_name, "nemesis");
-  spec.faults = nemesis.strings("faults", std::vector<std::string>{});
-  spec.interval_s = nemesis.number("interval_s", 10, 0.1, 3600);
-  YAML::Node nemesis_resolved = YAML::Clone(nemesis.resolved());
-  for (const auto& fault : spec.faults) {
-    if (!NemesisRegistry::find(fault))
-      nemesis.fail_key("faults", "unknown fault '" + fault + "' (known: " +
-                                     joined(NemesisRegistry::names()) + ")");
-    FieldReader options(nemesis.mapping(fault, false), file_name, "nemesis." + fault);
-    test.nemeses.emplace_back(fault, (*NemesisRegistry::find(fault))(options));
-    options.finish();
-    nemesis_resolved[fault] = YAML::Clone(options.resolved());
+  std::vector<std::string> names;
+  for (int i = 0; i < spec.nodes; ++i) names.push_back("n" + std::to_string(i + 1));
+  NemesisEnv env{*test.target, names};
+  YAML::Node nemesis_resolved;
+  if (nemesis.has("timeline")) {
+    if (nemesis.has("faults"))
+      nemesis.fail_key("timeline", "give either faults (random) or a timeline, not both");
+    read_timeline(test, nemesis, env, nemesis_resolved);
+  } else {
+    spec.faults = nemesis.strings("faults", std::vector<std::string>{});
+    spec.interval_s = nemesis.number("interval_s", 10, 0.1, 3600);
+    nemesis_resolved = YAML::Clone(nemesis.resolved());
+    for (const auto& fault : spec.faults) {
+      if (!NemesisRegistry::find(fault))
+        nemesis.fail_key("faults", "unknown fault '" + fault + "' (known: " +
+                                       joined(NemesisRegistry::names()) + ")");
+      FieldReader options(nemesis.mapping(fault, false), file_name, "nemesis." + fault);
+      YAML::Node at = top.mapping("nemesis", false)["faults"];
+      test.nemeses.emplace_back(fault, build_nemesis(fault, options, env, nemesis, at));
+      options.finish();
+      nemesis_resolved[fault] = YAML::Clone(options.resolved());
+    }
   }
   nemesis.finish();
   top.finish();

@@ -26,11 +26,19 @@ struct Spec {
   int concurrency = 10;        // worker threads, each bound to a node round-robin
   double rate_per_s = 200;     // invocations per second across all workers
   int timeout_ms = 1000;       // per op
-  std::vector<std::string> faults;  // nemesis faults in the schedule; empty: none
+  std::vector<std::string> faults;  // nemesis faults mixed at random; empty: none
   double interval_s = 10;      // quiet time between faults, and how long each fault lasts
   double time_limit_s = 60;    // length of the generator phase
   double check_time_limit_s = 300;  // past it the check is unknown; 0: no wall-clock limit
   std::uint64_t seed = 0;
+};
+
+// One step of an explicit nemesis timeline (instead of random faults): start the nemesis
+// Test::nemeses[nemesis] at at_s, stop it duration_s later (never: at the final heal).
+struct TimelineEntry {
+  double at_s = 0;
+  std::optional<double> duration_s;
+  std::size_t nemesis = 0;
 };
 
 // Values given on the command line win over the file's.
@@ -46,7 +54,9 @@ struct Test {
   Spec spec;
   std::unique_ptr<Target> target;
   std::unique_ptr<Workload> workload;
-  std::vector<std::pair<std::string, std::unique_ptr<Nemesis>>> nemeses;  // fault name, nemesis
+  // Fault name and nemesis: one per fault for random faults, one per entry for a timeline.
+  std::vector<std::pair<std::string, std::unique_ptr<Nemesis>>> nemeses;
+  std::vector<TimelineEntry> timeline;  // empty: random faults (spec.faults) or none
   YAML::Node resolved;  // the spec as run: defaults and seed filled in; saved as spec.yaml
 };
 

@@ -5,7 +5,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "harness/node_control.h"
 #include "harness/registry.h"
@@ -17,11 +19,15 @@ namespace faultline {
 struct NemesisContext {
   NodeControl& nodes;
   Target& target;
+  std::string run_id;  // names per-run files (clock offsets)
 };
 
 class Nemesis {
  public:
   virtual ~Nemesis() = default;
+  // Called once after the nodes exist and before the target starts (a clock nemesis makes the
+  // offset files the servers are started with). Must be idempotent across nemesis instances.
+  virtual void setup(NemesisContext&) {}
   // Applies a fault chosen with `rng`; returns what it did (the grudge, pids, offsets).
   // REQUIRES: not already started.
   virtual nlohmann::json start(NemesisContext& context, std::mt19937_64& rng) = 0;
@@ -31,7 +37,49 @@ class Nemesis {
   virtual std::string describe_active() const = 0;
 };
 
-// Factory arguments: the nemesis options mapping of the spec.
-using NemesisRegistry = Registry<Nemesis, FieldReader&>;
+// What a nemesis factory may look at besides its options: the target (for its abilities) and
+// the node names. The factory starts nothing.
+struct NemesisEnv {
+  Target& target;
+  std::vector<std::string> nodes;
+};
+
+// The target lacks an ability the fault needs (kill, pause, a known primary): the spec loader
+// reports it at the fault's name, as bad input.
+class NemesisUnsupported : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Factory arguments: the nemesis options mapping of the spec, and the environment.
+using NemesisRegistry = Registry<Nemesis, FieldReader&, const NemesisEnv&>;
+
+// Which nodes a fault acts on (option `nodes`): a selector — one, minority, majority, all,
+// primaries — or a list of selectors to pick from at random each time, or a list of node
+// names ([n1, n3]) meaning exactly those.
+class NodeSelector {
+ public:
+  // Reads option `key`; `fallback` is a list of selectors. Validates names and abilities.
+  NodeSelector(FieldReader& options, const std::string& key, const NemesisEnv& env,
+               std::vector<std::string> fallback);
+  // The chosen nodes, sorted. Throws std::runtime_error when none can be chosen (no primary).
+  std::vector<std::string> choose(NemesisContext& context, std::mt19937_64& rng) const;
+  bool is_fixed() const { return !names_.empty(); }
+
+ private:
+  std::vector<std::string> kinds_;  // selectors to pick from
+  std::vector<std::string> names_;  // or exact nodes
+};
+
+// The target's ability `T`, or NemesisUnsupported naming what `fault` needs.
+template <class T>
+T& require_ability(Target& target, const std::string& fault, const std::string& what) {
+  if (auto* ability = dynamic_cast<T*>(&target)) return *ability;
+  throw NemesisUnsupported("fault '" + fault + "' needs a target that can " + what +
+                           "; this target cannot");
+}
+
+// "n1,n3".
+std::string join_nodes(const std::vector<std::string>& nodes);
 
 }  // namespace faultline

@@ -1,17 +1,20 @@
 // Network partitions: iptables DROP rules on INPUT inside node namespaces (Jepsen's partition
-// nemesis). A grudge maps each node to the nodes whose packets it drops; rules are replaced
-// atomically per node with iptables-restore, and healing restores an empty filter table.
+// nemesis). A grudge maps each node to the nodes whose packets it drops; each node's chain
+// FL-PARTITION is replaced atomically with iptables-restore, and healing empties it.
 //
 // Shapes (spec option nemesis.partition.shapes, default all that fit the node count):
 //  one              one node cut off from all others
 //  halves           a minority and a majority
 //  majorities-ring  every node sees a majority, no two see the same one (needs 5+ nodes)
 //  bridge           two halves and one node that still sees both (needs 3+ nodes)
+//  primaries        the current primaries (etcd's leader, Redis' master) cut off from the rest
+// Or option nodes (a selector or node list, instead of shapes): those nodes cut off from the rest.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
-#include "nemesis/nemesis.h"
+#include "nemesis/iptables.h"
 
 namespace faultline {
 namespace {
@@ -19,7 +22,8 @@ namespace {
 using nlohmann::json;
 using Grudge = std::map<std::string, std::set<std::string>>;  // node -> nodes it drops
 
-const std::vector<std::string> kShapes = {"one", "halves", "majorities-ring", "bridge"};
+const std::vector<std::string> kShapes = {"one", "halves", "majorities-ring", "bridge",
+                                          "primaries"};
 
 std::size_t min_nodes(const std::string& shape) {
   if (shape == "majorities-ring") return 5;
@@ -52,16 +56,23 @@ Grudge majorities_ring(const std::vector<std::string>& ring) {
 
 class PartitionNemesis final : public Nemesis {
  public:
-  explicit PartitionNemesis(std::vector<std::string> shapes) : shapes_(std::move(shapes)) {}
+  PartitionNemesis(std::vector<std::string> shapes, std::optional<NodeSelector> isolated)
+      : shapes_(std::move(shapes)), isolated_(std::move(isolated)) {}
 
   json start(NemesisContext& context, std::mt19937_64& rng) override {
     std::vector<std::string> names;
     for (const auto& n : context.nodes.nodes()) names.push_back(n.name);
+    if (isolated_) return isolate("nodes", isolated_->choose(context, rng), names, context);
     std::vector<std::string> usable;
     for (const auto& s : shapes_)
       if (names.size() >= min_nodes(s)) usable.push_back(s);
     if (usable.empty()) throw std::runtime_error("no partition shape fits " + std::to_string(names.size()) + " nodes");
     std::string shape = usable[rng() % usable.size()];
+    if (shape == "primaries") {
+      auto primaries = dynamic_cast<PrimaryAware&>(context.target).primaries();
+      if (primaries.empty()) throw std::runtime_error("no primary known right now");
+      return isolate(shape, primaries, names, context);
+    }
     std::shuffle(names.begin(), names.end(), rng);
     Grudge grudge = make_grudge(shape, names);
     apply(context, grudge);
@@ -72,14 +83,34 @@ class PartitionNemesis final : public Nemesis {
   }
 
   json stop(NemesisContext& context) override {
+    json what = {{"healed", "all nodes"}};
+    // Who leads just before healing: evidence that a cut-off primary lost its place.
+    if (!description_.empty())
+      if (auto* aware = dynamic_cast<PrimaryAware*>(&context.target))
+        what["primaries_before_heal"] = aware->primaries();
     apply(context, Grudge{});
     description_.clear();
-    return {{"healed", "all nodes"}};
+    return what;
   }
 
   std::string describe_active() const override { return description_; }
 
  private:
+  // `isolated` cut off from every other node.
+  json isolate(const std::string& shape, const std::vector<std::string>& isolated,
+               const std::vector<std::string>& names, NemesisContext& context) {
+    std::vector<std::string> rest;
+    for (const auto& n : names)
+      if (std::find(isolated.begin(), isolated.end(), n) == isolated.end()) rest.push_back(n);
+    Grudge grudge = grudge_between({isolated, rest});
+    apply(context, grudge);
+    description_ = shape + " " + components_text(names, grudge);
+    json grudge_json = json::object();
+    for (const auto& [node, dropped] : grudge) grudge_json[node] = dropped;
+    return {{"shape", shape}, {"isolated", isolated}, {"grudge", grudge_json},
+            {"description", description_}};
+  }
+
   static Grudge make_grudge(const std::string& shape, const std::vector<std::string>& names) {
     auto half = names.begin() + static_cast<std::ptrdiff_t>(names.size() / 2);
     if (shape == "one") return grudge_between({{names[0]}, {names.begin() + 1, names.end()}});
@@ -109,30 +140,43 @@ class PartitionNemesis final : public Nemesis {
     return out;
   }
 
-  // Replaces each node's filter table with the DROP rules of its grudge (none: healed).
+  // Replaces each node's partition chain with the DROP rules of its grudge (none: healed).
   static void apply(NemesisContext& context, const Grudge& grudge) {
     for (const auto& node : context.nodes.nodes()) {
-      std::string rules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+      std::vector<std::string> rules;
       if (auto it = grudge.find(node.name); it != grudge.end())
         for (const auto& dropped : it->second)
-          rules += "-A INPUT -s " + context.nodes.node(dropped).address + "/32 -j DROP\n";
-      rules += "COMMIT\n";
-      CommandResult r = context.nodes.run(node.name, {"iptables-restore", "-w", "5"}, rules);
-      if (!r.ok()) throw std::runtime_error("iptables-restore on " + node.name + ": " + r.output);
+          rules.push_back("-s " + context.nodes.node(dropped).address + "/32 -j DROP");
+      set_input_chain(context, node.name, "FL-PARTITION", rules);
     }
   }
 
   std::vector<std::string> shapes_;
+  std::optional<NodeSelector> isolated_;
   std::string description_;
 };
 
-const bool registered = NemesisRegistry::add("partition", [](FieldReader& options) {
-  auto shapes = options.strings("shapes", kShapes);
-  for (const auto& s : shapes)
+const bool registered = NemesisRegistry::add("partition", [](FieldReader& options,
+                                                               const NemesisEnv& env) {
+  bool primary_aware = dynamic_cast<PrimaryAware*>(&env.target) != nullptr;
+  if (options.has("nodes")) {
+    if (options.has("shapes"))
+      options.fail_key("nodes", "give either shapes or nodes (the nodes to cut off), not both");
+    return std::make_unique<PartitionNemesis>(std::vector<std::string>{},
+                                              NodeSelector(options, "nodes", env, {}));
+  }
+  std::vector<std::string> defaults = kShapes;
+  if (!primary_aware) defaults.pop_back();
+  auto shapes = options.strings("shapes", defaults);
+  for (const auto& s : shapes) {
     if (std::find(kShapes.begin(), kShapes.end(), s) == kShapes.end())
       options.fail_key("shapes", "unknown shape '" + s +
-                                     "' (expected one, halves, majorities-ring or bridge)");
-  return std::make_unique<PartitionNemesis>(shapes);
+                                     "' (expected one, halves, majorities-ring, bridge or primaries)");
+    if (s == "primaries" && !primary_aware)
+      options.fail_key("shapes", "shape 'primaries' needs a target that knows its primary; this "
+                                 "target does not");
+  }
+  return std::make_unique<PartitionNemesis>(shapes, std::nullopt);
 });
 
 }  // namespace

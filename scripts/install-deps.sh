@@ -7,6 +7,7 @@ packages=(
   catch2 nlohmann-json3-dev libcli11-dev
   etcd-server etcd-client iptables iproute2 procps psmisc libfaketime faketime
   libpq-dev postgresql
+  redis-server redis-sentinel libhiredis-dev
   chromium
 )
 missing=()

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -68,6 +70,44 @@ class Target {
   // Facts the report must state about what this target cannot exercise ("clock faults not
   // effective"), keyed by fault name.
   virtual nlohmann::json limitations() const { return nlohmann::json::object(); }
+};
+
+// Optional abilities, as Jepsen's separate protocols: a nemesis that needs one finds it with
+// dynamic_cast, and a spec asking for a fault the target cannot serve is an error at load time.
+
+// Kill / restart and pause / resume of a node's server processes (the ones the run started).
+class ProcessControl {
+ public:
+  virtual ~ProcessControl() = default;
+  // SIGKILLs the node's servers; returns their pids. Nothing to do when already down.
+  virtual std::vector<int> kill(const std::string& node) = 0;
+  // Starts the node's killed servers again on their data; returns the new pids.
+  virtual std::vector<int> restart(const std::string& node) = 0;
+  // SIGSTOP / SIGCONT of the node's servers; return the pids signalled.
+  virtual std::vector<int> pause(const std::string& node) = 0;
+  virtual std::vector<int> resume(const std::string& node) = 0;
+  // What kill and pause act on ("etcd", "redis-server (not the sentinel)"), for the report.
+  virtual std::string process_description() const = 0;
+};
+
+// The nodes that currently lead (etcd's Raft leader, Redis' master), as the servers say.
+class PrimaryAware {
+ public:
+  virtual ~PrimaryAware() = default;
+  // May be empty (an election under way). Never throws for an unreachable node.
+  virtual std::vector<std::string> primaries() = 0;
+};
+
+// Servers that follow a per-node clock offset file (decimal seconds, "+1.5", "-0.25": the
+// format libfaketime reads from FAKETIME_TIMESTAMP_FILE, re-read while the server runs).
+class ClockControl {
+ public:
+  virtual ~ClockControl() = default;
+  // Called before start(): each node's servers must follow the offset in files.at(node).
+  virtual void use_clock_files(std::map<std::string, std::filesystem::path> files) = 0;
+  // The node's clock minus the harness's wall clock in ms, as the server reports its time
+  // (Redis TIME, PostgreSQL now()); nullopt when it cannot be measured right now.
+  virtual std::optional<double> measure_clock_offset_ms(const std::string& node) = 0;
 };
 
 // Factory arguments: the target's mapping of the spec (system and nodes already read) and the

@@ -8,11 +8,12 @@
 //    from etcd other than a definite refusal: info — it may yet take effect;
 //  - etcd's definite refusals (gRPC InvalidArgument, ResourceExhausted): fail.
 #include <chrono>
-#include <fstream>
+#include <map>
 #include <thread>
 
 #include "harness/log.h"
 #include "targets/http.h"
+#include "targets/servers.h"
 #include "targets/target.h"
 
 namespace faultline {
@@ -49,6 +50,8 @@ class EtcdClient final : public Client {
     if (op.f == "read") return read(op);
     if (op.f == "write") return write(op);
     if (op.f == "cas") return cas(op);
+    if (op.f == "acquire") return acquire(op);
+    if (op.f == "release") return release(op);
     return {OpType::fail, nullptr, "etcd client does not support op " + op.f};
   }
 
@@ -119,18 +122,52 @@ class EtcdClient final : public Client {
     return {OpType::ok, op.value, {}};
   }
 
+  // etcd's lock service (v3lock through the gateway): a lease of ceil(ttl) seconds, then
+  // /v3/lock/lock, which waits until the lock is ours; the lock key it returns is what unlock
+  // deletes. op.value: the ttl in ms. The lease is not kept alive: it is the lock's ttl.
+  Completion acquire(const Op& op) {
+    if (!lock_key_.empty()) return {OpType::fail, nullptr, "not sent: this process already holds it"};
+    long long ttl_ms = op.value.is_number() ? op.value.get<long long>() : 5000;
+    Call grant = call("/v3/lease/grant", {{"TTL", std::to_string((ttl_ms + 999) / 1000)}});
+    if (!succeeded(grant) || !grant.body.contains("ID")) {
+      Completion c = unsuccessful_mutation(grant);
+      c.type = OpType::fail;  // a lease alone locks nothing
+      return c;
+    }
+    std::string lease = grant.body["ID"].is_string() ? grant.body["ID"].get<std::string>()
+                                                     : grant.body["ID"].dump();
+    Call lock = call("/v3/lock/lock", {{"name", base64_encode(op.key)}, {"lease", lease}});
+    if (!succeeded(lock)) return unsuccessful_mutation(lock);
+    lock_key_ = lock.body.value("key", "");
+    lease_ = lease;
+    return {OpType::ok, nullptr, {}};
+  }
+
+  Completion release(const Op&) {
+    if (lock_key_.empty()) return {OpType::fail, nullptr, "not sent: this process does not hold it"};
+    Call unlock = call("/v3/lock/unlock", {{"key", lock_key_}});
+    if (!succeeded(unlock)) return unsuccessful_mutation(unlock);
+    lock_key_.clear();
+    call("/v3/lease/revoke", {{"ID", lease_}});  // tidy; the ttl would end it anyway
+    return {OpType::ok, nullptr, {}};
+  }
+
   HttpSession session_;
+  std::string lock_key_;  // held: the key /v3/lock/lock returned (base64)
+  std::string lease_;
   std::string base_url_;
   long timeout_ms_;
   ReadMode read_mode_;
 };
 
-class EtcdTarget final : public Target {
+class EtcdTarget final : public Target, public ProcessControl, public PrimaryAware {
  public:
   explicit EtcdTarget(ReadMode read_mode) : read_mode_(read_mode) {}
   ~EtcdTarget() override { stop(); }
 
-  std::vector<std::string> supported_ops() const override { return {"read", "write", "cas"}; }
+  std::vector<std::string> supported_ops() const override {
+    return {"read", "write", "cas", "acquire", "release"};
+  }
 
   void start(const ClusterContext& context) override {
     nodes_ = context.nodes.nodes();
@@ -141,7 +178,6 @@ class EtcdTarget final : public Target {
     for (const auto& n : nodes_) {
       auto dir = context.run_dir / "nodes" / n.name;
       std::filesystem::create_directories(dir);
-      log_paths_.push_back(dir / "etcd.log");
       std::string peer = "http://" + n.address + ":" + std::to_string(kPeerPort);
       SpawnOptions spawn{{"etcd", "--name", n.name, "--data-dir", (dir / "data").string(),
                           "--listen-client-urls", client_url(n), "--advertise-client-urls",
@@ -151,7 +187,7 @@ class EtcdTarget final : public Target {
                           "--initial-cluster-token", "faultline-" + context.run_id},
                          {},
                          dir / "etcd.log"};
-      processes_.push_back(context.nodes.spawn(n.name, spawn));
+      servers_.spawn(context.nodes, n.name, "etcd", std::move(spawn));
     }
     wait_healthy(30s);
   }
@@ -166,16 +202,40 @@ class EtcdTarget final : public Target {
       std::this_thread::sleep_for(200ms);
     }
     throw TargetError("etcd cluster not healthy after " + std::to_string(timeout.count()) +
-                      " s: " + last_problem + "\n" + log_tails());
+                      " s: " + last_problem + "\n" + servers_.log_tails());
   }
 
   std::unique_ptr<Client> open_client(const NodeInfo& node, const ClientOptions& options) override {
     return std::make_unique<EtcdClient>(node, options, read_mode_);
   }
 
-  void stop() noexcept override {
-    for (auto& p : processes_) p->stop(5s);
-    processes_.clear();
+  void stop() noexcept override { servers_.stop_all(); }
+
+  std::vector<int> kill(const std::string& node) override { return servers_.kill(node); }
+  std::vector<int> restart(const std::string& node) override { return servers_.restart(node); }
+  std::vector<int> pause(const std::string& node) override { return servers_.pause(node); }
+  std::vector<int> resume(const std::string& node) override { return servers_.resume(node); }
+  std::string process_description() const override { return "etcd"; }
+
+  // The member a majority of the members name as leader (none during an election, or when no
+  // majority answers: an isolated old leader that still thinks it leads does not count).
+  std::vector<std::string> primaries() override {
+    HttpSession session;
+    std::map<std::string, int> votes;
+    std::map<std::string, std::string> member_node;
+    for (const auto& n : nodes_) {
+      HttpResponse r = session.post_json(client_url(n) + "/v3/maintenance/status", "{}", 500);
+      if (!r.transport_ok() || r.status != 200) continue;
+      json status = json::parse(r.body, nullptr, false);
+      if (!status.is_object()) continue;
+      std::string leader = status.value("leader", "");
+      if (!leader.empty() && leader != "0") ++votes[leader];
+      if (status.contains("header")) member_node[status["header"].value("member_id", "")] = n.name;
+    }
+    for (const auto& [leader, count] : votes)
+      if (count > static_cast<int>(nodes_.size()) / 2 && member_node.count(leader))
+        return {member_node[leader]};
+    return {};
   }
 
   std::string version() const override { return "etcd " + (version_.empty() ? "?" : version_); }
@@ -203,23 +263,9 @@ class EtcdTarget final : public Target {
     return {};
   }
 
-  std::string log_tails() const {
-    std::string out;
-    for (const auto& path : log_paths_) {
-      std::ifstream in(path);
-      std::vector<std::string> lines;
-      for (std::string line; std::getline(in, line);) lines.push_back(line);
-      out += "--- " + path.string() + " (last lines)\n";
-      for (std::size_t i = lines.size() > 8 ? lines.size() - 8 : 0; i < lines.size(); ++i)
-        out += lines[i] + "\n";
-    }
-    return out;
-  }
-
   ReadMode read_mode_;
   std::vector<NodeInfo> nodes_;
-  std::vector<std::unique_ptr<NodeProcess>> processes_;
-  std::vector<std::filesystem::path> log_paths_;
+  ServerSet servers_{"etcd"};
   std::string version_;
 };
 

@@ -13,6 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "harness/history.h"
+
 namespace faultline::testing {
 
 namespace bp = boost::process;
@@ -141,6 +145,64 @@ inline bool wait_for_nemesis(const std::filesystem::path& history_path, const st
     return std::filesystem::exists(history_path) &&
            slurp(history_path).find(needle) != std::string::npos;
   });
+}
+
+// The nemesis entries of a history with the given f and type info (what each action did).
+inline std::vector<nlohmann::json> nemesis_infos(const std::filesystem::path& history_path,
+                                                 const std::string& f) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(history_path);
+  for (std::string line; std::getline(in, line);) {
+    auto op = nlohmann::json::parse(line, nullptr, false);
+    if (op.is_object() && op.value("process", nlohmann::json()) == "nemesis" &&
+        op.value("f", "") == f && op.value("type", "") == "info")
+      out.push_back(op);
+  }
+  return out;
+}
+
+struct RunResult {
+  Output output;
+  std::filesystem::path dir;  // the run folder
+  nlohmann::json results;
+  History history;
+};
+
+// Runs `spec_text` (written into `dir`) with the store in `dir`, plus `extra` flags.
+inline RunResult run_spec(const TempDir& dir, const std::string& spec_text,
+                          const std::vector<std::string>& extra = {}) {
+  RunResult r;
+  std::vector<std::string> args{"run", dir.write("spec.yaml", spec_text), "--store",
+                                (dir.path() / "store").string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  r.output = run_faultline(args);
+  r.dir = dir.path() / "store" / "latest";
+  if (std::filesystem::exists(r.dir / "results.json")) r.results = read_json(r.dir / "results.json");
+  if (std::filesystem::exists(r.dir / "history.jsonl"))
+    r.history = read_history(r.dir / "history.jsonl");
+  return r;
+}
+
+// Redis servers and Sentinels of any run: they rewrite their process titles ("redis-server
+// 0.0.0.0:6379"), so the run folder is not in their command line.
+inline std::string redis_servers() {
+  return run_program("pgrep", {"-a", "-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text;
+}
+
+// Nothing of the run in `run_dir` (under `run_root`) is left: namespaces, links, journal,
+// clock offset files, server processes; and the host's iptables rules are as before.
+inline void require_no_leftovers(const std::string& rules_before, const std::filesystem::path& run_dir,
+                                 const std::filesystem::path& run_root) {
+  std::string id = run_id_of(run_dir);
+  REQUIRE(!id.empty());
+  HostState after = run_leftovers(id, run_root);
+  CHECK(after.namespaces == "");
+  CHECK(after.links == "");
+  CHECK(after.servers == "");
+  CHECK(after.journal == "");
+  CHECK(after.host_iptables == rules_before);
+  for (const char* node : {"n1", "n2", "n3"})
+    CHECK(!std::filesystem::exists("/run/faultline/" + id + "-" + node + ".clock"));
 }
 
 }  // namespace faultline::testing

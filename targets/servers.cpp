@@ -1,0 +1,104 @@
+#include "targets/servers.h"
+
+#include <signal.h>
+
+#include <fstream>
+
+namespace faultline {
+
+using namespace std::chrono_literals;
+
+void ServerSet::spawn(NodeControl& nodes, const std::string& node, const std::string& role,
+                      SpawnOptions options) {
+  auto process = nodes.spawn(node, options);
+  std::lock_guard lock(mutex_);
+  servers_.push_back({node, role, std::move(options), &nodes, std::move(process), false});
+}
+
+template <class Action>
+std::vector<int> ServerSet::each(const std::string& node, Action&& action) {
+  std::lock_guard lock(mutex_);
+  std::vector<int> pids;
+  for (auto& s : servers_)
+    if (s.node == node && s.role == killable_role_) action(s, pids);
+  return pids;
+}
+
+std::vector<int> ServerSet::kill(const std::string& node) {
+  return each(node, [](Server& s, std::vector<int>& pids) {
+    if (!s.process->running()) return;
+    pids.push_back(s.process->pid());
+    s.process->signal(SIGKILL);
+    s.process->wait_for_exit(5s);
+    s.paused = false;
+  });
+}
+
+std::vector<int> ServerSet::restart(const std::string& node) {
+  return each(node, [](Server& s, std::vector<int>& pids) {
+    if (s.process->running()) return;
+    s.process = s.nodes->spawn(s.node, s.options);
+    pids.push_back(s.process->pid());
+  });
+}
+
+std::vector<int> ServerSet::pause(const std::string& node) {
+  return each(node, [](Server& s, std::vector<int>& pids) {
+    if (!s.process->running() || s.paused) return;
+    s.process->signal(SIGSTOP);
+    s.paused = true;
+    pids.push_back(s.process->pid());
+  });
+}
+
+std::vector<int> ServerSet::resume(const std::string& node) {
+  return each(node, [](Server& s, std::vector<int>& pids) {
+    if (!s.paused) return;
+    s.process->signal(SIGCONT);
+    s.paused = false;
+    pids.push_back(s.process->pid());
+  });
+}
+
+void ServerSet::stop_all() noexcept {
+  std::lock_guard lock(mutex_);
+  for (auto& s : servers_) {
+    try {
+      s.process->stop(5s);  // SIGCONT first: a paused process cannot act on SIGTERM
+    } catch (...) {
+    }
+  }
+  servers_.clear();
+}
+
+std::string ServerSet::log_tails(std::size_t lines) const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  for (const auto& s : servers_) {
+    std::ifstream in(s.options.log_path);
+    std::vector<std::string> all;
+    for (std::string line; std::getline(in, line);) all.push_back(line);
+    out += "--- " + s.options.log_path.string() + " (last lines)\n";
+    for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+      out += all[i] + "\n";
+  }
+  return out;
+}
+
+}  // namespace faultline
+
+namespace faultline {
+
+std::filesystem::path clock_shift_library() {
+  std::error_code ec;
+  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() /
+                "libfaultline_clock.so";
+  if (!ec && std::filesystem::exists(beside)) return beside;
+#ifdef FAULTLINE_CLOCK_LIBRARY
+  if (std::filesystem::exists(FAULTLINE_CLOCK_LIBRARY)) return FAULTLINE_CLOCK_LIBRARY;
+#endif
+  throw std::runtime_error("libfaultline_clock.so not found next to the faultline binary: the "
+                           "clock nemesis needs it (build target faultline_clock)");
+}
+
+}  // namespace faultline

@@ -1,0 +1,141 @@
+// Redis with Sentinel in network namespaces: the set workload loses acknowledged writes when
+// the master is cut off, clock skew is measured through TIME, a killed master comes back as a
+// replica, a lock is caught with two holders, and a SIGKILLed run is cleaned up.
+#include <catch2/catch.hpp>
+
+#include "tests/integration/support.h"
+
+using namespace faultline;
+using namespace faultline::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+std::string redis_spec(const std::string& workload, const std::string& nemesis, int time_limit_s) {
+  return "name: it-redis\n"
+         "target:   { system: redis, nodes: 3 }\n"
+         "workload: " + workload + "\n"
+         "clients:  { concurrency: 6, rate_per_s: 150, timeout_ms: 500 }\n"
+         "nemesis:  " + nemesis + "\n"
+         "time_limit_s: " + std::to_string(time_limit_s) + "\n"
+         "seed: 9\n";
+}
+
+
+}  // namespace
+
+TEST_CASE("redis: cutting off the master loses acknowledged adds (examples/redis-set-failover.yaml)") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/redis-set-failover.yaml"),
+                    {"--time-limit", "15"});
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 1);
+  REQUIRE(r.results.is_object());
+  json details = r.results["checks"][0]["details"];
+  INFO(details.dump());
+  CHECK(details["lost_count"].get<int>() > 0);
+  CHECK(details["ok"].get<int>() > 0);
+  CHECK(r.output.text.find("acknowledged adds lost") != std::string::npos);
+  auto starts = nemesis_infos(r.dir / "history.jsonl", "start-partition");
+  auto stops = nemesis_infos(r.dir / "history.jsonl", "stop-partition");
+  REQUIRE(starts.size() == 1);
+  REQUIRE(stops.size() == 1);
+  std::string old_master = starts[0]["value"]["isolated"][0];
+  json before_heal = stops[0]["value"]["primaries_before_heal"];
+  INFO("old master " << old_master << ", Sentinels' master before heal " << before_heal.dump());
+  CHECK(before_heal.size() == 1);
+  CHECK(before_heal[0] != old_master);  // a failover happened
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
+}
+
+TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME; reset brings it back") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, redis_spec("{ name: set }",
+      "{ timeline: [ {at_s: 1, fault: clock, nodes: [n2], modes: [bump], delta_ms: 3000, duration_s: 2},"
+      " {at_s: 4, fault: clock, nodes: [n1, n3], modes: [bump], delta_ms: -1500, duration_s: 2} ] }",
+      7));
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 0);
+  auto bumps = nemesis_infos(r.dir / "history.jsonl", "start-clock");
+  auto resets = nemesis_infos(r.dir / "history.jsonl", "stop-clock");
+  REQUIRE(bumps.size() == 2);
+  REQUIRE(resets.size() == 2);
+  INFO(bumps[0].dump() << "\n" << bumps[1].dump() << "\n" << resets[0].dump());
+  CHECK(bumps[0]["value"]["measured_ms"]["n2"].get<double>() == Approx(3000).margin(250));
+  CHECK(bumps[1]["value"]["measured_ms"]["n1"].get<double>() == Approx(-1500).margin(250));
+  CHECK(bumps[1]["value"]["measured_ms"]["n3"].get<double>() == Approx(-1500).margin(250));
+  CHECK(resets[0]["value"]["measured_ms"]["n2"].get<double>() == Approx(0).margin(250));
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
+}
+
+TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, redis_spec("{ name: set }",
+      "{ timeline: [ {at_s: 2, fault: kill, nodes: primaries, duration_s: 6} ] }", 12));
+  INFO(r.output.text);
+  CHECK((r.output.exit_code == 0 || r.output.exit_code == 1));  // async replication may lose adds
+  auto kills = nemesis_infos(r.dir / "history.jsonl", "start-kill");
+  auto restarts = nemesis_infos(r.dir / "history.jsonl", "stop-kill");
+  REQUIRE(kills.size() == 1);
+  REQUIRE(restarts.size() == 1);
+  std::string old_master = kills[0]["value"]["nodes"][0];
+  CHECK(restarts[0]["value"]["restarted"][old_master].size() == 1);
+  // The final phase waits until every node replicates from one master: the old one rejoined.
+  CHECK(r.results["recovery_problem"] == "");
+  std::string log = slurp(r.dir / "nodes" / old_master / "redis.log");
+  CHECK(log.find("MASTER <-> REPLICA sync") != std::string::npos);
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
+}
+
+TEST_CASE("redis: the lock example is caught with two holders at once (examples/redis-lock.yaml)") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/redis-lock.yaml"),
+                    {"--time-limit", "22"});
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 1);
+  CHECK(r.results["checks"][0]["model"] == "mutex");
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers().empty());
+}
+
+TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew; clean leaves nothing behind") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  std::string spec = dir.write("spec.yaml", redis_spec("{ name: set }",
+      "{ timeline: [ {at_s: 1, fault: pause, nodes: [n1]}, "
+      "{at_s: 1, fault: clock, nodes: [n2], modes: [bump], delta_ms: 60000} ] }", 60));
+  auto store = dir.path() / "store";
+  bp::child harness(FAULTLINE_BIN, bp::args({"run", spec, "--store", store.string(), "--quiet"}),
+                    bp::std_out > bp::null, bp::std_err > bp::null);
+  auto history_path = store / "latest" / "history.jsonl";
+  REQUIRE(eventually(60s, [&] {
+    return std::filesystem::exists(history_path) &&
+           !nemesis_infos(history_path, "start-pause").empty() &&
+           !nemesis_infos(history_path, "start-clock").empty();
+  }));
+  std::string offset_files;
+  for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
+    if (e.path().extension() == ".clock") offset_files += e.path().string() + "\n";
+  CHECK(!offset_files.empty());
+  ::kill(harness.id(), SIGKILL);
+  harness.wait();
+  CHECK(eventually(10s, [] { return redis_servers().empty(); }));  // paused ones too
+  CHECK(read_history(history_path).size() > 10);
+  Output clean = run_faultline({"clean"});
+  INFO(clean.text);
+  CHECK(clean.exit_code == 0);
+  CHECK(clean.text.find(".clock") != std::string::npos);
+  for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
+    CHECK(e.path().extension() != ".clock");
+  CHECK(redis_servers().empty());
+  require_no_leftovers(rules_before, store / "latest", dir.path());
+  CHECK(redis_servers().empty());
+}
