@@ -155,7 +155,7 @@ TEST_CASE(
   CHECK(a.sentences[1].find("write k1 4") != std::string::npos);
 }
 
-TEST_CASE("report: Elle anomalies keep their cycle steps; completion indexes map to their ops") {
+TEST_CASE("report: Elle anomalies keep their cycle steps, and completion indexes map to their ops") {
   History h = HistoryBuilder()
                   .op(0, "txn", "", 0, 2, OpType::ok, nlohmann::json::array())
                   .op(1, "txn", "", 1, 3, OpType::ok, nlohmann::json::array())

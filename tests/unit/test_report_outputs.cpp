@@ -123,7 +123,7 @@ TEST_CASE("report: summary.md of an invalid run lists each anomaly on one line")
 }
 
 TEST_CASE(
-    "report: junit.xml has one testcase per checker; a violation is a failure with the "
+    "report: junit.xml has one testcase per checker, and a violation is a failure with the "
     "explanation") {
   RunData valid = valid_run();
   std::string ok = render_junit(valid, analyze(valid));
@@ -187,7 +187,7 @@ TEST_CASE("report: compare flags a worse verdict, new anomaly types and lost ava
   CHECK_FALSE(compare_runs(slow, baseline, CompareOptions{1000, 5}).regressed());
 }
 
-TEST_CASE("report: write_run_reports writes the three files; serve lists the run and serves them") {
+TEST_CASE("report: write_run_reports writes the three files, and serve lists the run and serves them") {
   char pattern[] = "/tmp/faultline-report-unit-XXXXXX";
   std::filesystem::path store = ::mkdtemp(pattern);
   RunData run = invalid_run();
@@ -228,7 +228,7 @@ TEST_CASE("report: write_run_reports writes the three files; serve lists the run
 }
 
 TEST_CASE(
-    "report: a long run is sampled so report.html stays small; throughput still counts every op") {
+    "report: a long run is sampled so report.html stays small, and throughput still counts every op") {
   RunData run = valid_run();
   HistoryBuilder builder;
   const int ops = 100000;  // about 8 minutes at 200 ops/s
