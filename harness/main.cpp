@@ -132,7 +132,8 @@ int analyze_command(const std::string& run_dir) {
     std::cout << c.checker << " (" << c.model << "): " << checker::to_string(c.verdict) << " in "
               << c.check_time_s << " s — " << c.summary << "\n";
   std::cout << "verdict: " << checker::to_string(recheck.verdict) << "\n"
-            << "rewrote: " << run_dir << "/results.json, report.html, summary.md, junit.xml" << std::endl;
+            << "rewrote: " << run_dir << "/results.json, report.html, summary.md, junit.xml"
+            << std::endl;
   return checker::exit_code(recheck.verdict);
 }
 
@@ -160,8 +161,8 @@ int serve_command(const report::ServeOptions& options) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  std::cout << "faultline: serving the runs in " << options.store.string() << " at http://127.0.0.1:"
-            << server.port() << "/ (Ctrl-C stops)" << std::endl;
+  std::cout << "faultline: serving the runs in " << options.store.string()
+            << " at http://127.0.0.1:" << server.port() << "/ (Ctrl-C stops)" << std::endl;
   server.run(g_serve_stop);
   return 0;
 }
@@ -212,7 +213,9 @@ int main(int argc, char** argv) {
   CompareArgs compare;
   auto* compare_cmd = app.add_subcommand(
       "compare", "What got worse in a run against a baseline run (exit 1 on a regression)");
-  compare_cmd->add_option("run_dir", compare.run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
+  compare_cmd->add_option("run_dir", compare.run_dir, "The run folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   compare_cmd->add_option("baseline_dir", compare.baseline_dir, "The baseline run folder")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -74,7 +74,8 @@ class AnomalyCollector {
       : results_(results), windows_(windows), spans_(op_spans(history)) {
     for (std::size_t i = 0; i < spans_.size(); ++i) by_index_[spans_[i].index] = i;
     for (const auto& pair : pair_ops(history, "history"))
-      if (pair.completion) completion_to_invoke_[history[*pair.completion].index] = history[pair.invoke].index;
+      if (pair.completion)
+        completion_to_invoke_[history[*pair.completion].index] = history[pair.invoke].index;
   }
 
   std::vector<Anomaly> collect() {
@@ -121,16 +122,16 @@ class AnomalyCollector {
   std::string context_of(std::int64_t focus, const std::string& name = "") const {
     if (!by_index_.contains(focus)) return "";
     const OpSpan& op = spans_[by_index_.at(focus)];
-    std::string who = name.empty() ? "Op " + std::to_string(focus) : name + " (op " + std::to_string(focus) + ")";
+    std::string who =
+        name.empty() ? "Op " + std::to_string(focus) : name + " (op " + std::to_string(focus) + ")";
     std::int64_t end = op.complete_ns >= 0 ? op.complete_ns : op.invoke_ns;
     const FaultWindow* w = window_at(windows_, op.invoke_ns);
     if (w == nullptr) w = window_at(windows_, end);
     std::string where = op.node.empty() ? "" : " on node " + op.node;
     if (w == nullptr)
       return who + " ran" + where + " at " + format_s(op.invoke_ns) + ", with no fault in force.";
-    std::string text = who + " ran" + where + " at " +
-                       format_s(op.invoke_ns) + ", during " + w->fault + " \"" +
-                       w->description() + "\" (" + format_s(w->start_ns) + "–" +
+    std::string text = who + " ran" + where + " at " + format_s(op.invoke_ns) + ", during " +
+                       w->fault + " \"" + w->description() + "\" (" + format_s(w->start_ns) + "–" +
                        format_s(w->end_ns) + ")";
     std::string side = partition_side(*w, op.node, results_["target"].value("nodes", 0));
     return text + (side.empty() ? "." : ": " + side + ".");
@@ -143,7 +144,10 @@ class AnomalyCollector {
       a.key = failure.value("key", "");
       std::string reason = failure.value("reason", "");
       a.headline = (a.key.empty() ? "" : "key " + a.key + ": ") + reason;
-      a.sentences.push_back(reason.empty() ? "" : std::string(1, static_cast<char>(std::toupper(reason[0]))) + reason.substr(1) + ".");
+      a.sentences.push_back(reason.empty()
+                                ? ""
+                                : std::string(1, static_cast<char>(std::toupper(reason[0]))) +
+                                      reason.substr(1) + ".");
       if (failure.contains("blocked_op")) {
         const json& blocked = failure["blocked_op"];
         a.type = "nonlinearizable-" + blocked.value("f", std::string("op"));
@@ -156,18 +160,22 @@ class AnomalyCollector {
       for (const auto& op : failure.value("ops", json::array())) add_op(a, op["index"]);
       const json& prefix = failure.value("longest_prefix", json::array());
       std::vector<std::string> before;
-      for (std::size_t i = prefix.size() - std::min(prefix.size(), kPrefixOpsShown); i < prefix.size(); ++i) {
+      for (std::size_t i = prefix.size() - std::min(prefix.size(), kPrefixOpsShown);
+           i < prefix.size(); ++i) {
         add_op(a, prefix[i]);
         std::int64_t index = invocation_of(prefix[i].get<std::int64_t>());
         if (index >= 0) {
           const OpSpan& s = spans_[by_index_.at(index)];
           before.push_back(s.label() + " (op " + std::to_string(index) + ", process " +
                            std::to_string(s.process) + ", " +
-                           (s.complete_ns >= 0 ? "done at " + format_s(s.complete_ns) : std::string("never done")) + ")");
+                           (s.complete_ns >= 0 ? "done at " + format_s(s.complete_ns)
+                                               : std::string("never done")) +
+                           ")");
         }
       }
       if (!before.empty())
-        a.sentences.push_back("The last ops the checker could order before it: " + join(before, "; ") + ".");
+        a.sentences.push_back(
+            "The last ops the checker could order before it: " + join(before, "; ") + ".");
       a.context = context_of(a.focus);
       if (!a.context.empty()) a.sentences.push_back(a.context);
       sort_ops(a);
@@ -177,7 +185,8 @@ class AnomalyCollector {
 
   void txn_anomalies(const std::string& checker, const json& details) {
     std::set<std::string> forbidden;
-    for (const auto& t : details.value("forbidden_found", json::array())) forbidden.insert(value_text(t));
+    for (const auto& t : details.value("forbidden_found", json::array()))
+      forbidden.insert(value_text(t));
     for (const auto& [type, cases] : details["anomalies"].items()) {
       std::size_t shown = 0;
       for (const auto& c : cases) {
@@ -186,12 +195,14 @@ class AnomalyCollector {
         a.checker = checker;
         a.type = type;
         a.key = c.value("key", "");
-        for (const auto& step : c.value("steps", json::array())) a.sentences.push_back(value_text(step) + ".");
+        for (const auto& step : c.value("steps", json::array()))
+          a.sentences.push_back(value_text(step) + ".");
         if (c.contains("explanation")) a.sentences.push_back(value_text(c["explanation"]) + ".");
         for (const auto& i : c.value("cycle", json::array())) name_op(a, i);
         if (c.contains("txn")) name_op(a, c["txn"]);
         std::string first = a.sentences.empty() ? type : a.sentences.front();
-        a.headline = first + (forbidden.contains(type) ? " (forbidden by the claim)" : " (allowed by the claim)");
+        a.headline = first + (forbidden.contains(type) ? " (forbidden by the claim)"
+                                                       : " (allowed by the claim)");
         if (!a.ops.empty()) {
           // A cycle has no single culprit: no focus op; the context is the first txn's.
           a.context = context_of(a.ops.front(), a.names[a.ops.front()]);
@@ -218,7 +229,8 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   std::vector<std::string> asked = spec_faults(run.spec_text);
   std::vector<std::string> not_asked, not_started;
   for (const auto& fault : fault_vocabulary()) {
-    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), fault) != a.faults_injected.end())
+    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), fault) !=
+        a.faults_injected.end())
       continue;
     bool in_spec = std::find(asked.begin(), asked.end(), fault) != asked.end();
     (in_spec ? not_started : not_asked).push_back(fault);
@@ -226,15 +238,18 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   auto faults_named = [](const std::vector<std::string>& faults) {
     std::string text = faults.back();
     if (faults.size() > 1)
-      text = join(std::vector<std::string>(faults.begin(), faults.end() - 1), ", ") + " and " + text;
+      text =
+          join(std::vector<std::string>(faults.begin(), faults.end() - 1), ", ") + " and " + text;
     return text + " faults";
   };
-  if (!not_asked.empty()) out.push_back({faults_named(not_asked), "not in the spec's nemesis faults"});
+  if (!not_asked.empty())
+    out.push_back({faults_named(not_asked), "not in the spec's nemesis faults"});
   if (!not_started.empty())
     out.push_back({faults_named(not_started),
                    "in the spec, but never started (the run ended first, or every start failed)"});
   for (const auto& [what, why] : limitations.items()) {
-    bool is_fault = std::find(fault_vocabulary().begin(), fault_vocabulary().end(), what) != fault_vocabulary().end();
+    bool is_fault = std::find(fault_vocabulary().begin(), fault_vocabulary().end(), what) !=
+                    fault_vocabulary().end();
     out.push_back({is_fault ? what + " faults on this target" : what, value_text(why)});
   }
   std::int64_t info = 0;
@@ -246,13 +261,16 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   }
   if (info > 0)
     out.push_back({count_of(info, "op") + " with unknown outcome",
-                   std::to_string(info - a.never_completed) + " timed out or lost their connection, " +
-                       std::to_string(a.never_completed) +
+                   std::to_string(info - a.never_completed) +
+                       " timed out or lost their connection, " + std::to_string(a.never_completed) +
                        " never completed; each may have taken effect at any later time, or never"});
   for (const auto& [f, n] : all_by_f)
-    if (ok_by_f[f] == 0) out.push_back({"successful " + f + " ops", "all " + count_of(n, "invocation") + " failed or timed out"});
+    if (ok_by_f[f] == 0)
+      out.push_back({"successful " + f + " ops",
+                     "all " + count_of(n, "invocation") + " failed or timed out"});
   if (run.results.value("interrupted", false))
-    out.push_back({"the full schedule", "the run was interrupted (Ctrl-C or SIGTERM) before its time limit"});
+    out.push_back(
+        {"the full schedule", "the run was interrupted (Ctrl-C or SIGTERM) before its time limit"});
   std::string recovery = run.results.value("recovery_problem", "");
   if (!recovery.empty())
     out.push_back({"recovery after healing", "the cluster did not recover: " + recovery});
@@ -269,17 +287,26 @@ std::string strongest_model_answer(const json& results) {
       std::vector<std::string> held, ruled;
       for (const auto& m : d["strongest_satisfied"]) held.push_back(value_text(m));
       for (const auto& m : d.value("not", json::array())) ruled.push_back(value_text(m));
-      parts.push_back("Transactions: " + (held.empty() ? std::string("none of the models tested")
-                                                       : join(held, ", ")) +
-                      (ruled.empty() ? "" : "; ruled out: " + join(ruled, ", ")) + " (claim: " + model + ", " + verdict + ").");
+      parts.push_back("Transactions: " +
+                      (held.empty() ? std::string("none of the models tested") : join(held, ", ")) +
+                      (ruled.empty() ? "" : "; ruled out: " + join(ruled, ", ")) +
+                      " (claim: " + model + ", " + verdict + ").");
     } else if (checker == "linearizable") {
       if (verdict == "valid")
-        parts.push_back("Linearizable (" + model + ", every key) — the strongest single-object model; nothing stronger was tested.");
+        parts.push_back(
+            "Linearizable (" + model +
+            ", every key) — the strongest single-object model; nothing stronger was tested.");
       else if (verdict == "invalid")
-        parts.push_back("Not linearizable (" + model + "): " + count_of(static_cast<std::int64_t>(d.value("invalid_keys", json::array()).size()), "key") +
-                        " have no linearization. Only linearizability was tested, so whether a weaker model (sequential consistency, read-your-writes) holds is not established.");
+        parts.push_back(
+            "Not linearizable (" + model + "): " +
+            count_of(static_cast<std::int64_t>(d.value("invalid_keys", json::array()).size()),
+                     "key") +
+            " have no linearization. Only linearizability was tested, so whether a weaker model "
+            "(sequential consistency, read-your-writes) holds is not established.");
       else
-        parts.push_back("Undecided: the linearizability search ran out of budget on some key; no model is established.");
+        parts.push_back(
+            "Undecided: the linearizability search ran out of budget on some key; no model is "
+            "established.");
     } else {
       parts.push_back(checker + " (" + model + "): " + verdict + ".");
     }
@@ -288,32 +315,41 @@ std::string strongest_model_answer(const json& results) {
   return join(parts, " ");
 }
 
-std::string per_s(double rate) { return std::to_string(static_cast<std::int64_t>(rate + 0.5)) + " ok ops/s"; }
+std::string per_s(double rate) {
+  return std::to_string(static_cast<std::int64_t>(rate + 0.5)) + " ok ops/s";
+}
 
 std::string faults_answer(const Analysis& a) {
-  if (a.faults_injected.empty()) return "No fault was injected in this run: it says nothing about behaviour under faults.";
+  if (a.faults_injected.empty())
+    return "No fault was injected in this run: it says nothing about behaviour under faults.";
   const PhaseFigures& healthy = a.phases.front();
   std::vector<std::string> parts;
   for (const auto& fault : a.faults_injected) {
     const PhaseFigures& p = *find_phase(a, fault);
     double ratio = healthy.ok_per_s() > 0 ? p.ok_per_s() / healthy.ok_per_s() : 1;
-    std::string availability = ratio < 0.5 ? "largely unavailable" : ratio < 0.9 ? "partly unavailable" : "available";
-    std::string text = "During " + count_of(p.windows, fault + " window") + " (" +
-                       format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) + " in all) the system was " +
-                       availability + ": " + per_s(p.ok_per_s()) + " against " + per_s(healthy.ok_per_s()) +
-                       " when healthy; of the ops invoked, " + format_percent(p.ok_share()) + " ok (healthy " +
-                       format_percent(healthy.ok_share()) + "), " + format_percent(p.fail_share()) + " failed, " +
-                       format_percent(p.info_share()) + " timed out with unknown outcome; p99 latency " +
-                       format_ms(p.latency_ns_p99) + " (healthy " + format_ms(healthy.latency_ns_p99) + ").";
+    std::string availability = ratio < 0.5   ? "largely unavailable"
+                               : ratio < 0.9 ? "partly unavailable"
+                                             : "available";
+    std::string text =
+        "During " + count_of(p.windows, fault + " window") + " (" +
+        format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) + " in all) the system was " +
+        availability + ": " + per_s(p.ok_per_s()) + " against " + per_s(healthy.ok_per_s()) +
+        " when healthy; of the ops invoked, " + format_percent(p.ok_share()) + " ok (healthy " +
+        format_percent(healthy.ok_share()) + "), " + format_percent(p.fail_share()) + " failed, " +
+        format_percent(p.info_share()) + " timed out with unknown outcome; p99 latency " +
+        format_ms(p.latency_ns_p99) + " (healthy " + format_ms(healthy.latency_ns_p99) + ").";
     if (const PhaseFigures* after = find_phase(a, "after " + fault)) {
-      text += " In the " + format_s(kAfterHeal_ns) + " after each heal: " + per_s(after->ok_per_s()) + ", " +
-              format_percent(after->info_share()) + " timed out, p99 " + format_ms(after->latency_ns_p99) + ".";
+      text += " In the " + format_s(kAfterHeal_ns) +
+              " after each heal: " + per_s(after->ok_per_s()) + ", " +
+              format_percent(after->info_share()) + " timed out, p99 " +
+              format_ms(after->latency_ns_p99) + ".";
     }
     int anomalies_in = 0;
     for (const auto& an : a.anomalies)
       if (an.context.find("during " + fault + " ") != std::string::npos) ++anomalies_in;
     if (anomalies_in > 0)
-      text += " " + count_of(anomalies_in, "anomaly") + " had its op inside these windows: answers that no "
+      text += " " + count_of(anomalies_in, "anomaly") +
+              " had its op inside these windows: answers that no "
               "linearization explains, such as stale reads from a node cut off from the majority.";
     else
       text += " No anomaly fell in these windows.";
@@ -328,10 +364,17 @@ std::string scope_answer(const RunData& run) {
     std::string checker = c.value("checker", "");
     const json& d = c.value("details", json::object());
     if (checker == "linearizable") {
-      std::string keys = d.contains("keys") ? count_of(d["keys"].get<std::int64_t>(), "key") : std::string("each key");
-      parts.push_back("Per key: " + keys + " checked one at a time. Linearizability is local, so per-key results compose to the whole key space for single-key ops; but no op touched two keys, so atomicity and ordering of multi-key operations (transactions) were not tested.");
+      std::string keys = d.contains("keys") ? count_of(d["keys"].get<std::int64_t>(), "key")
+                                            : std::string("each key");
+      parts.push_back(
+          "Per key: " + keys +
+          " checked one at a time. Linearizability is local, so per-key results compose to the "
+          "whole key space for single-key ops; but no op touched two keys, so atomicity and "
+          "ordering of multi-key operations (transactions) were not tested.");
     } else if (checker.rfind("elle", 0) == 0) {
-      parts.push_back("Across keys: transactions over several keys were checked for dependency cycles (ww, wr, rw, plus process and real-time order as the claim requires).");
+      parts.push_back(
+          "Across keys: transactions over several keys were checked for dependency cycles (ww, wr, "
+          "rw, plus process and real-time order as the claim requires).");
     }
   }
   if (parts.empty()) return "No checker ran, so no ordering was tested.";
@@ -354,7 +397,8 @@ RunData load_run(const std::filesystem::path& run_dir) {
   std::string results = read_text(run_dir / "results.json");
   if (results.empty()) throw RunDirError("no results.json in " + run_dir.string());
   run.results = json::parse(results, nullptr, false);
-  if (run.results.is_discarded()) throw RunDirError("results.json in " + run_dir.string() + " is not JSON");
+  if (run.results.is_discarded())
+    throw RunDirError("results.json in " + run_dir.string() + " is not JSON");
   run.history = read_history(run_dir / "history.jsonl");
   return run;
 }
@@ -401,12 +445,21 @@ const PhaseFigures* find_phase(const Analysis& a, const std::string& phase) {
   return nullptr;
 }
 
-double PhaseFigures::ok_per_s() const { return duration_s > 0 ? static_cast<double>(ok) / duration_s : 0; }
-double PhaseFigures::ok_share() const { return total() == 0 ? 0 : static_cast<double>(ok) / static_cast<double>(total()); }
-double PhaseFigures::fail_share() const { return total() == 0 ? 0 : static_cast<double>(fail) / static_cast<double>(total()); }
-double PhaseFigures::info_share() const { return total() == 0 ? 0 : static_cast<double>(info) / static_cast<double>(total()); }
+double PhaseFigures::ok_per_s() const {
+  return duration_s > 0 ? static_cast<double>(ok) / duration_s : 0;
+}
+double PhaseFigures::ok_share() const {
+  return total() == 0 ? 0 : static_cast<double>(ok) / static_cast<double>(total());
+}
+double PhaseFigures::fail_share() const {
+  return total() == 0 ? 0 : static_cast<double>(fail) / static_cast<double>(total());
+}
+double PhaseFigures::info_share() const {
+  return total() == 0 ? 0 : static_cast<double>(info) / static_cast<double>(total());
+}
 
-std::vector<PhaseFigures> phase_figures(const History& history, const std::vector<FaultWindow>& windows) {
+std::vector<PhaseFigures> phase_figures(const History& history,
+                                        const std::vector<FaultWindow>& windows) {
   std::int64_t end_ns = 0;
   for (const auto& op : history) end_ns = std::max(end_ns, op.time_ns);
   // The intervals that are not healthy: each fault window, then the time right after its heal.
@@ -436,7 +489,8 @@ std::vector<PhaseFigures> phase_figures(const History& history, const std::vecto
     phases[it->second].duration_s += static_cast<double>(interval.to - interval.from) / 1e9;
     unhealthy_ns += interval.to - interval.from;
   }
-  phases[0].duration_s = static_cast<double>(std::max<std::int64_t>(0, end_ns - unhealthy_ns)) / 1e9;
+  phases[0].duration_s =
+      static_cast<double>(std::max<std::int64_t>(0, end_ns - unhealthy_ns)) / 1e9;
   auto phase_at = [&](std::int64_t t) -> std::size_t {
     for (const auto& interval : intervals)
       if (t >= interval.from && t < interval.to) return position[interval.phase];
@@ -450,8 +504,12 @@ std::vector<PhaseFigures> phase_figures(const History& history, const std::vecto
         ++phases[p].ok;
         if (s.complete_ns >= s.invoke_ns) latencies[p].push_back(s.complete_ns - s.invoke_ns);
         break;
-      case OpType::fail: ++phases[p].fail; break;
-      default: ++phases[p].info; break;
+      case OpType::fail:
+        ++phases[p].fail;
+        break;
+      default:
+        ++phases[p].info;
+        break;
     }
   }
   for (std::size_t p = 0; p < phases.size(); ++p) {
@@ -488,7 +546,8 @@ std::string txn_text(const json& mops) {
     }
     std::string f = value_text(mop[0]);
     std::string text = (f == "append" ? "a" : f) + " " + value_text(mop[1]);
-    if (mop.size() > 2 && !mop[2].is_null()) text += " " + (mop[2].is_array() ? list_text(mop[2]) : value_text(mop[2]));
+    if (mop.size() > 2 && !mop[2].is_null())
+      text += " " + (mop[2].is_array() ? list_text(mop[2]) : value_text(mop[2]));
     parts.push_back(text);
   }
   return join(parts, ", ");
@@ -538,7 +597,8 @@ std::vector<Anomaly> collect_anomalies(const json& results, const History& histo
 }
 
 const std::vector<std::string>& fault_vocabulary() {
-  static const std::vector<std::string> faults{"partition", "packet-loss", "kill", "pause", "clock"};
+  static const std::vector<std::string> faults{"partition", "packet-loss", "kill", "pause",
+                                               "clock"};
   return faults;
 }
 
@@ -550,12 +610,14 @@ Analysis analyze(const RunData& run) {
   for (const auto& op : run.history) a.end_ns = std::max(a.end_ns, op.time_ns);
   for (const auto& s : a.spans) a.never_completed += s.complete_ns < 0;
   for (const auto& w : a.windows)
-    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), w.fault) == a.faults_injected.end())
+    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), w.fault) ==
+        a.faults_injected.end())
       a.faults_injected.push_back(w.fault);
   a.anomalies = collect_anomalies(run.results, run.history, a.windows);
   a.not_exercised = not_exercised(run, a);
   a.answers = {
-      {"What is the strongest consistency model the history is consistent with (as tested)?", strongest_model_answer(run.results)},
+      {"What is the strongest consistency model the history is consistent with (as tested)?",
+       strongest_model_answer(run.results)},
       {"What happened during faults (partitions): unavailable, or stale?", faults_answer(a)},
       {"What is the scope of ordering: per key, or across keys?", scope_answer(run)},
       {"Which failure modes were not covered?", not_covered_answer(a)},

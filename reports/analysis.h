@@ -38,11 +38,11 @@ RunData load_run(const std::filesystem::path& run_dir);
 // One fault in force: from the nemesis's start-X info (the fault was applied) to the matching
 // stop-X info (healed). A start that failed (info with an error) opens no window.
 struct FaultWindow {
-  std::string fault;          // "partition", "kill", ...
+  std::string fault;  // "partition", "kill", ...
   std::int64_t start_ns = 0;
-  std::int64_t end_ns = 0;    // the stop's info; the history's last time if never stopped
-  bool healed = false;        // false: no stop-X info was recorded
-  nlohmann::json what;        // the start's info value: description, grudge, ...
+  std::int64_t end_ns = 0;          // the stop's info; the history's last time if never stopped
+  bool healed = false;              // false: no stop-X info was recorded
+  nlohmann::json what;              // the start's info value: description, grudge, ...
   std::string description() const;  // what["description"], or the fault name
 };
 
@@ -58,12 +58,12 @@ inline constexpr std::int64_t kAfterHeal_ns = 5'000'000'000;
 // Client ops grouped by the phase in force when they were invoked: a fault window, the
 // kAfterHeal_ns after it (at most half the quiet time before the next fault), or healthy.
 struct PhaseFigures {
-  std::string phase;           // "healthy", a fault name, or "after " + fault name
-  int windows = 0;             // fault windows of this kind (0 for healthy)
-  double duration_s = 0;       // time spent in this phase
+  std::string phase;      // "healthy", a fault name, or "after " + fault name
+  int windows = 0;        // fault windows of this kind (0 for healthy)
+  double duration_s = 0;  // time spent in this phase
   std::int64_t ok = 0;
   std::int64_t fail = 0;
-  std::int64_t info = 0;       // info completions and invocations never completed
+  std::int64_t info = 0;             // info completions and invocations never completed
   std::int64_t latency_ns_p50 = -1;  // over ok ops; -1 when there are none
   std::int64_t latency_ns_p95 = -1;
   std::int64_t latency_ns_p99 = -1;
@@ -83,16 +83,16 @@ std::vector<PhaseFigures> phase_figures(const History& history,
 
 // An op as a timeline shows it: invocation joined with its completion.
 struct OpSpan {
-  std::int64_t index = 0;          // the invocation's index
+  std::int64_t index = 0;  // the invocation's index
   std::int64_t process = 0;
   std::string node;
   std::string f;
   std::string key;
-  nlohmann::json value;            // the completion's value when ok, else the invocation's
-  OpType outcome = OpType::info;   // info also when never completed
+  nlohmann::json value;           // the completion's value when ok, else the invocation's
+  OpType outcome = OpType::info;  // info also when never completed
   std::int64_t invoke_ns = 0;
-  std::int64_t complete_ns = -1;   // -1: never completed
-  std::string label() const;       // "read k1 → 3", "cas k0 1→4", "write k2 4"
+  std::int64_t complete_ns = -1;  // -1: never completed
+  std::string label() const;      // "read k1 → 3", "cas k0 1→4", "write k2 4"
 };
 
 // Every client op, in invocation order.
@@ -108,7 +108,7 @@ struct Anomaly {
   std::vector<std::int64_t> ops;       // invocation indexes of the ops involved, in time order
   std::int64_t focus = -1;             // the op that cannot be explained, if any
   std::map<std::int64_t, std::string> names;  // op -> the checker's name for it ("T5936")
-  std::string context;                 // the fault in force at the focus op, and its node's side
+  std::string context;  // the fault in force at the focus op, and its node's side
 };
 
 std::vector<Anomaly> collect_anomalies(const nlohmann::json& results, const History& history,
@@ -134,9 +134,9 @@ struct Analysis {
   std::vector<Anomaly> anomalies;
   std::vector<std::string> faults_injected;  // kinds with at least one window
   std::vector<NotExercised> not_exercised;
-  std::vector<ReviewAnswer> answers;         // the four review questions, in order
-  std::int64_t never_completed = 0;          // invocations without a completion
-  std::int64_t end_ns = 0;                   // the history's last time
+  std::vector<ReviewAnswer> answers;  // the four review questions, in order
+  std::int64_t never_completed = 0;   // invocations without a completion
+  std::int64_t end_ns = 0;            // the history's last time
 };
 
 Analysis analyze(const RunData& run);

@@ -21,8 +21,8 @@ std::string render_junit(const RunData& run, const Analysis& a) {
     double time_s = check.value("check_time_s", 0.0);
     total_s += time_s;
     cases << "    <testcase classname=\"" << html_escape(suite) << "\" name=\""
-          << html_escape(checker + " (" + check.value("model", std::string("?")) + "): " +
-                         run.results.value("guarantee", std::string("?")))
+          << html_escape(checker + " (" + check.value("model", std::string("?")) +
+                         "): " + run.results.value("guarantee", std::string("?")))
           << "\" time=\"" << time_s << "\">\n";
     std::string summary = check.value("summary", std::string());
     if (verdict != "valid") {
@@ -34,29 +34,34 @@ std::string render_junit(const RunData& run, const Analysis& a) {
       body += "\nrun folder: " + run.dir.string() + "\nreproduce: " + reproduce_command(run) + "\n";
       std::string element = verdict == "invalid" ? "failure" : "error";
       (verdict == "invalid" ? failures : errors)++;
-      cases << "      <" << element << " type=\"" << verdict << "\" message=\"" << html_escape(summary) << "\">"
-            << html_escape(body) << "</" << element << ">\n";
+      cases << "      <" << element << " type=\"" << verdict << "\" message=\""
+            << html_escape(summary) << "\">" << html_escape(body) << "</" << element << ">\n";
     }
     cases << "    </testcase>\n";
   }
   std::string problem;
-  if (run.results.value("interrupted", false)) problem = "the run was interrupted before its time limit";
+  if (run.results.value("interrupted", false))
+    problem = "the run was interrupted before its time limit";
   std::string recovery = run.results.value("recovery_problem", std::string());
-  if (!recovery.empty()) problem += (problem.empty() ? "" : "; ") + ("the cluster did not recover: " + recovery);
+  if (!recovery.empty())
+    problem += (problem.empty() ? "" : "; ") + ("the cluster did not recover: " + recovery);
   if (!problem.empty() || tests == 0) {
     ++tests;
     ++errors;
     if (problem.empty()) problem = "no checker ran";
-    cases << "    <testcase classname=\"" << html_escape(suite) << "\" name=\"run completed\" time=\"0\">\n"
-          << "      <error type=\"run\" message=\"" << html_escape(problem) << "\">" << html_escape(problem)
-          << "</error>\n    </testcase>\n";
+    cases << "    <testcase classname=\"" << html_escape(suite)
+          << "\" name=\"run completed\" time=\"0\">\n"
+          << "      <error type=\"run\" message=\"" << html_escape(problem) << "\">"
+          << html_escape(problem) << "</error>\n    </testcase>\n";
   }
   const json& target = run.results.value("target", json::object());
   std::ostringstream out;
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"faultline\" tests=\"" << tests
-      << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" time=\"" << total_s << "\">\n"
-      << "  <testsuite name=\"" << html_escape(suite) << "\" tests=\"" << tests << "\" failures=\"" << failures
-      << "\" errors=\"" << errors << "\" skipped=\"0\" time=\"" << total_s << "\">\n    <properties>\n";
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"faultline\" tests=\""
+      << tests << "\" failures=\"" << failures << "\" errors=\"" << errors << "\" time=\""
+      << total_s << "\">\n"
+      << "  <testsuite name=\"" << html_escape(suite) << "\" tests=\"" << tests << "\" failures=\""
+      << failures << "\" errors=\"" << errors << "\" skipped=\"0\" time=\"" << total_s
+      << "\">\n    <properties>\n";
   auto property = [&](const std::string& name, const std::string& value) {
     out << "      <property name=\"" << name << "\" value=\"" << html_escape(value) << "\"/>\n";
   };
@@ -65,7 +70,8 @@ std::string render_junit(const RunData& run, const Analysis& a) {
   property("seed", std::to_string(run.results.value("seed", std::uint64_t{0})));
   property("verdict", verdict_of(run));
   property("run_dir", run.dir.string());
-  out << "    </properties>\n" << cases.str() << "    <system-out>" << html_escape(one_line_summary(run, a))
+  out << "    </properties>\n"
+      << cases.str() << "    <system-out>" << html_escape(one_line_summary(run, a))
       << "</system-out>\n  </testsuite>\n</testsuites>\n";
   return out.str();
 }

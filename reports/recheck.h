@@ -10,7 +10,8 @@
 namespace faultline::report {
 
 struct Recheck {
-  checker::Verdict verdict = checker::Verdict::unknown;  // worst check; at best unknown if interrupted
+  checker::Verdict verdict =
+      checker::Verdict::unknown;  // worst check; at best unknown if interrupted
   std::vector<checker::CheckResult> checks;
 };
 

@@ -8,7 +8,8 @@ namespace faultline::report {
 std::vector<std::filesystem::path> write_run_reports(const std::filesystem::path& run_dir) {
   RunData run = load_run(run_dir);
   Analysis analysis = analyze(run);
-  std::vector<std::filesystem::path> written{run_dir / "report.html", run_dir / "summary.md", run_dir / "junit.xml"};
+  std::vector<std::filesystem::path> written{run_dir / "report.html", run_dir / "summary.md",
+                                             run_dir / "junit.xml"};
   write_file(written[0], render_html(run, analysis));
   write_file(written[1], render_summary_md(run, analysis));
   write_file(written[2], render_junit(run, analysis));

@@ -10,7 +10,7 @@
 namespace faultline::report {
 
 struct ServeOptions {
-  int port = 8080;                       // 0: any free port (see ReportServer::port)
+  int port = 8080;  // 0: any free port (see ReportServer::port)
   std::filesystem::path store = "store";
 };
 

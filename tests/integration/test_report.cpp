@@ -10,18 +10,27 @@ using namespace faultline::testing;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 std::string chromium_path() { return bp::search_path("chromium").string(); }
 
 // Loads `page` in headless Chromium; returns the DOM after the scripts ran, with Chromium's log.
 Output chromium(const std::filesystem::path& page, const std::vector<std::string>& extra) {
   TempDir profile;
-  std::vector<std::string> args = {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                                   "--no-first-run", "--disable-background-networking",
-                                   "--disable-component-update", "--disable-sync",
-                                   "--user-data-dir=" + profile.path().string(), "--enable-logging=stderr",
-                                   "--v=0", "--virtual-time-budget=5000"};
+  std::vector<std::string> args = {"--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-quic",
+                                   "--no-first-run",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--user-data-dir=" + profile.path().string(),
+                                   "--enable-logging=stderr",
+                                   "--v=0",
+                                   "--virtual-time-budget=5000"};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back("file://" + page.string());
   return run_program(chromium_path(), args);
@@ -41,9 +50,9 @@ void check_in_browser(const std::filesystem::path& run_dir) {
   // Chromium logs every console message and uncaught exception as a ":CONSOLE" line; the page
   // logs nothing when all is well.
   CHECK(lines_containing(dom.text, ":CONSOLE").empty());
-  Output shot = chromium(run_dir / "report.html",
-                         {"--screenshot=" + (run_dir / "report.png").string(), "--window-size=1280,2400",
-                          "--hide-scrollbars"});
+  Output shot =
+      chromium(run_dir / "report.html", {"--screenshot=" + (run_dir / "report.png").string(),
+                                         "--window-size=1280,2400", "--hide-scrollbars"});
   INFO(shot.text);
   CHECK(std::filesystem::exists(run_dir / "report.png"));
   CHECK(std::filesystem::file_size(run_dir / "report.png") > 20000);
@@ -88,8 +97,9 @@ TEST_CASE("report: a real etcd run and the stale-reads example get readable repo
   check_report_files(valid_dir, "valid");
   check_in_browser(valid_dir);
 
-  Output stale = run_faultline({"run", FAULTLINE_SOURCE_DIR "/examples/etcd-register-stale-reads.yaml",
-                                "--store", store.string()});
+  Output stale =
+      run_faultline({"run", FAULTLINE_SOURCE_DIR "/examples/etcd-register-stale-reads.yaml",
+                     "--store", store.string()});
   INFO(stale.text);
   REQUIRE(stale.exit_code == 1);
   std::filesystem::path stale_dir = std::filesystem::canonical(store / "latest");

@@ -16,9 +16,9 @@ inline constexpr std::int64_t kMs = 1'000'000;
 class HistoryBuilder {
  public:
   // A client op from invoke_ms to complete_ms (complete_ms < 0: never completed).
-  HistoryBuilder& op(std::int64_t process, const std::string& f, const std::string& key, double invoke_ms,
-                     double complete_ms, OpType outcome, nlohmann::json value = nullptr,
-                     const std::string& node = "n1") {
+  HistoryBuilder& op(std::int64_t process, const std::string& f, const std::string& key,
+                     double invoke_ms, double complete_ms, OpType outcome,
+                     nlohmann::json value = nullptr, const std::string& node = "n1") {
     Op invoke;
     invoke.process = process;
     invoke.f = f;
@@ -57,8 +57,10 @@ class HistoryBuilder {
   // The entries in time order, indexed from 0.
   History build() const {
     History history = entries_;
-    std::stable_sort(history.begin(), history.end(), [](const Op& a, const Op& b) { return a.time_ns < b.time_ns; });
-    for (std::size_t i = 0; i < history.size(); ++i) history[i].index = static_cast<std::int64_t>(i);
+    std::stable_sort(history.begin(), history.end(),
+                     [](const Op& a, const Op& b) { return a.time_ns < b.time_ns; });
+    for (std::size_t i = 0; i < history.size(); ++i)
+      history[i].index = static_cast<std::int64_t>(i);
     return history;
   }
 
@@ -68,7 +70,8 @@ class HistoryBuilder {
 
 inline nlohmann::json partition_value(const std::string& isolated) {
   nlohmann::json grudge = nlohmann::json::object();
-  for (std::string n : {"n1", "n2", "n3"}) grudge[n] = n == isolated ? nlohmann::json::array() : nlohmann::json::array({isolated});
+  for (std::string n : {"n1", "n2", "n3"})
+    grudge[n] = n == isolated ? nlohmann::json::array() : nlohmann::json::array({isolated});
   for (std::string n : {"n1", "n2", "n3"})
     if (n != isolated) grudge[isolated].push_back(n);
   return {{"description", "one " + isolated + " isolated"}, {"grudge", grudge}, {"shape", "one"}};
@@ -90,7 +93,8 @@ inline nlohmann::json results_for(const std::string& verdict, nlohmann::json che
           {"limitations", {{"clock", "clock faults not effective on etcd"}}}};
 }
 
-inline nlohmann::json linear_check(const std::string& verdict, nlohmann::json failures = nlohmann::json::array()) {
+inline nlohmann::json linear_check(const std::string& verdict,
+                                   nlohmann::json failures = nlohmann::json::array()) {
   nlohmann::json invalid_keys = nlohmann::json::array();
   for (const auto& f : failures) invalid_keys.push_back(f["key"]);
   return {{"checker", "linearizable"},

@@ -23,7 +23,8 @@ TEST_CASE("report: fault windows run from a start's info to the matching stop's 
                   .op(0, "read", "k1", 0, 1, OpType::ok, 1)
                   .nemesis("start-partition", 10, partition_value("n3"))
                   .nemesis("stop-partition", 20, {{"healed", "all nodes"}})
-                  .nemesis("start-kill", 25, nullptr, "kill failed: no such process")  // failed start: no window
+                  .nemesis("start-kill", 25, nullptr,
+                           "kill failed: no such process")  // failed start: no window
                   .nemesis("start-pause", 30, {{"description", "pause n2"}})
                   .op(0, "read", "k1", 40, 41, OpType::ok, 1)
                   .build();
@@ -44,20 +45,21 @@ TEST_CASE("report: fault windows run from a start's info to the matching stop's 
 }
 
 TEST_CASE("report: availability and latency are split by the phase in force at invocation") {
-  History h = HistoryBuilder()
-                  .op(0, "write", "k1", 0, 1, OpType::ok, 1)
-                  .op(1, "write", "k1", 1, 3, OpType::ok, 2)
-                  .op(0, "read", "k1", 2, 5, OpType::ok, 2)
-                  .op(1, "read", "k1", 4, 8, OpType::ok, 2)
-                  .op(0, "cas", "k1", 6, 7, OpType::fail, nlohmann::json::array({0, 1}))
-                  .nemesis("start-partition", 10, partition_value("n3"))
-                  .op(0, "read", "k1", 9.5, 12, OpType::ok, 2)  // invoked before the window: healthy
-                  .op(1, "write", "k1", 11, 21, OpType::ok, 3)   // invoked inside: partition, 10 ms
-                  .op(0, "read", "k1", 13, 14.5, OpType::info)
-                  .op(2, "write", "k0", 15, -1, OpType::info, 4)  // never completed
-                  .nemesis("stop-partition", 30)
-                  .op(3, "read", "k1", 40, 41, OpType::ok, 3)
-                  .build();
+  History h =
+      HistoryBuilder()
+          .op(0, "write", "k1", 0, 1, OpType::ok, 1)
+          .op(1, "write", "k1", 1, 3, OpType::ok, 2)
+          .op(0, "read", "k1", 2, 5, OpType::ok, 2)
+          .op(1, "read", "k1", 4, 8, OpType::ok, 2)
+          .op(0, "cas", "k1", 6, 7, OpType::fail, nlohmann::json::array({0, 1}))
+          .nemesis("start-partition", 10, partition_value("n3"))
+          .op(0, "read", "k1", 9.5, 12, OpType::ok, 2)  // invoked before the window: healthy
+          .op(1, "write", "k1", 11, 21, OpType::ok, 3)  // invoked inside: partition, 10 ms
+          .op(0, "read", "k1", 13, 14.5, OpType::info)
+          .op(2, "write", "k0", 15, -1, OpType::info, 4)  // never completed
+          .nemesis("stop-partition", 30)
+          .op(3, "read", "k1", 40, 41, OpType::ok, 3)
+          .build();
   auto phases = phase_figures(h, fault_windows(h));
   REQUIRE(phases.size() == 3);
   const PhaseFigures& healthy = phases[0];
@@ -86,7 +88,8 @@ TEST_CASE("report: availability and latency are split by the phase in force at i
   CHECK(healthy.duration_s == Approx(0.010));  // 41 ms in all
 }
 
-TEST_CASE("report: the aftermath of a heal takes at most half the quiet time before the next fault") {
+TEST_CASE(
+    "report: the aftermath of a heal takes at most half the quiet time before the next fault") {
   History h = HistoryBuilder()
                   .nemesis("start-partition", 1000, partition_value("n1"))
                   .nemesis("stop-partition", 2000)
@@ -118,7 +121,8 @@ TEST_CASE("report: a phase with no ok op has no latency figures") {
   CHECK(phases[0].ok_share() == 0);
 }
 
-TEST_CASE("report: a linearizability failure becomes an anomaly with its ops, node and partition side") {
+TEST_CASE(
+    "report: a linearizability failure becomes an anomaly with its ops, node and partition side") {
   History h = HistoryBuilder()
                   .op(0, "write", "k1", 0, 5, OpType::ok, 3)
                   .nemesis("start-partition", 10, partition_value("n3"))
@@ -129,7 +133,8 @@ TEST_CASE("report: a linearizability failure becomes an anomaly with its ops, no
   std::int64_t read = invoke_index(h, 2, "read");
   nlohmann::json failure = {
       {"key", "k1"},
-      {"reason", "read returning 3 (op " + std::to_string(read) + ", process 2) cannot take effect"},
+      {"reason",
+       "read returning 3 (op " + std::to_string(read) + ", process 2) cannot take effect"},
       {"blocked_op", {{"index", read}, {"f", "read"}, {"process", 2}}},
       {"concurrent_ops", nlohmann::json::array()},
       {"longest_prefix", {invoke_index(h, 0, "write"), invoke_index(h, 1, "write")}}};
@@ -144,39 +149,43 @@ TEST_CASE("report: a linearizability failure becomes an anomaly with its ops, no
   CHECK(a.ops.back() == read);
   CHECK(a.headline.rfind("key k1: read returning 3", 0) == 0);
   CHECK(a.context.find("during partition \"one n3 isolated\"") != std::string::npos);
-  CHECK(a.context.find("n3 could not reach n1, n2 (minority side, 1 of 3 nodes)") != std::string::npos);
+  CHECK(a.context.find("n3 could not reach n1, n2 (minority side, 1 of 3 nodes)") !=
+        std::string::npos);
   REQUIRE(a.sentences.size() == 3);
   CHECK(a.sentences[1].find("write k1 4") != std::string::npos);
 }
 
-TEST_CASE("report: Elle anomalies keep their cycle steps; completion indexes map to their ops") {
+TEST_CASE("report: Elle anomalies keep their cycle steps, and completion indexes map to their ops") {
   History h = HistoryBuilder()
                   .op(0, "txn", "", 0, 2, OpType::ok, nlohmann::json::array())
                   .op(1, "txn", "", 1, 3, OpType::ok, nlohmann::json::array())
                   .build();
   std::int64_t t0_done = 2, t1_invoke = 1;  // entries: invoke0, invoke1, ok0, ok1
-  nlohmann::json check = {{"checker", "elle-list-append"},
-                          {"model", "serializable"},
-                          {"verdict", "invalid"},
-                          {"details",
-                           {{"forbidden_found", {"G-single"}},
-                            {"anomaly_counts", {{"G-single", 1}}},
-                            {"anomalies",
-                             {{"G-single",
-                               {{{"cycle", {t0_done, t1_invoke, t0_done}},
-                                 {"steps", {"T0 < T1 because T1 read x = [1]", "T1 < T0 because T0 did not see 2"}}}}}}}}}};
+  nlohmann::json check = {
+      {"checker", "elle-list-append"},
+      {"model", "serializable"},
+      {"verdict", "invalid"},
+      {"details",
+       {{"forbidden_found", {"G-single"}},
+        {"anomaly_counts", {{"G-single", 1}}},
+        {"anomalies",
+         {{"G-single",
+           {{{"cycle", {t0_done, t1_invoke, t0_done}},
+             {"steps",
+              {"T0 < T1 because T1 read x = [1]", "T1 < T0 because T0 did not see 2"}}}}}}}}}};
   auto anomalies = collect_anomalies(results_for("invalid", {check}), h, {});
   REQUIRE(anomalies.size() == 1);
   CHECK(anomalies[0].type == "G-single");
   CHECK(anomalies[0].ops == std::vector<std::int64_t>{0, 1});
   CHECK(anomalies[0].sentences.front() == "T0 < T1 because T1 read x = [1].");
   CHECK(anomalies[0].headline == "T0 < T1 because T1 read x = [1]. (forbidden by the claim)");
-  CHECK(anomalies[0].focus == -1);  // a cycle has no single culprit
+  CHECK(anomalies[0].focus == -1);          // a cycle has no single culprit
   CHECK(anomalies[0].names.at(0) == "T2");  // Elle named the txn by its completion's index
   CHECK(anomalies[0].names.at(1) == "T1");
 }
 
-TEST_CASE("report: op labels are short: reads with their value, cas as from→to, txns as micro-ops") {
+TEST_CASE(
+    "report: op labels are short: reads with their value, cas as from→to, txns as micro-ops") {
   auto span = [](std::string f, std::string key, nlohmann::json value, OpType outcome) {
     OpSpan s;
     s.f = std::move(f);
@@ -188,8 +197,10 @@ TEST_CASE("report: op labels are short: reads with their value, cas as from→to
   CHECK(span("read", "k1", 3, OpType::ok).label() == "read k1 → 3");
   CHECK(span("read", "k1", nullptr, OpType::info).label() == "read k1");
   CHECK(span("cas", "k0", {1, 4}, OpType::fail).label() == "cas k0 1→4");
-  OpSpan txn = span("txn", "", nlohmann::json::parse(R"([["append",115,31],["r",106,[1,2,3,4,5,6,7,8,9]],["r",7,null]])"),
-                    OpType::ok);
+  OpSpan txn = span(
+      "txn", "",
+      nlohmann::json::parse(R"([["append",115,31],["r",106,[1,2,3,4,5,6,7,8,9]],["r",7,null]])"),
+      OpType::ok);
   CHECK(txn.label() == "a 115 31, r 106 [1 2 3 … 7 8 9], r 7");
 }
 
