@@ -72,7 +72,7 @@ TEST_CASE("etcd: serializable reads under partitions are caught as stale (the ex
   require_host_clean(dir, rules_before);
 }
 
-TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable history; clean removes the rest") {
+TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable history, clean removes the rest") {
   std::string rules_before = host_iptables();
   TempDir dir;
   std::string spec = dir.write("spec.yaml", register_spec("linearizable", 60));

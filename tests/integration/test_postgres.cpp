@@ -130,7 +130,7 @@ TEST_CASE("postgres: read committed is read committed, with the anomalies it all
                                  {"G0", "G1a", "G1b", "G1c", "dirty-update"}, "repeatable-read"});
 }
 
-TEST_CASE("postgres: a SIGKILLed run takes its server along; clean removes the rest") {
+TEST_CASE("postgres: a SIGKILLed run takes its server along, clean removes the rest") {
   std::string rules_before = host_iptables();
   TempDir dir;
   auto store = dir.path() / "store";

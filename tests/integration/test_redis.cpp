@@ -51,7 +51,7 @@ TEST_CASE("redis: cutting off the master loses acknowledged adds (examples/redis
   CHECK(redis_servers().empty());
 }
 
-TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME; reset brings it back") {
+TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME, reset brings it back") {
   std::string rules_before = host_iptables();
   TempDir dir;
   auto r = run_spec(dir, redis_spec("{ name: set }",
@@ -106,7 +106,7 @@ TEST_CASE("redis: the lock example is caught with two holders at once (examples/
   CHECK(redis_servers().empty());
 }
 
-TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew; clean leaves nothing behind") {
+TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew, clean leaves nothing behind") {
   std::string rules_before = host_iptables();
   TempDir dir;
   std::string spec = dir.write("spec.yaml", redis_spec("{ name: set }",

@@ -94,7 +94,7 @@ TEST_CASE("history: JSON array format (elle-cli)") {
   CHECK(h[1].index == 2);
 }
 
-TEST_CASE("history: pairing ops; a process with two ops in flight is bad input") {
+TEST_CASE("history: pairing ops, a process with two ops in flight is bad input") {
   History h = read_history_text(R"({:process 0 :type :invoke :f :read}
 {:process 1 :type :invoke :f :write :value 1}
 {:process 0 :type :ok :f :read :value nil}

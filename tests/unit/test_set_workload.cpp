@@ -45,7 +45,7 @@ TEST_CASE("set workload: acknowledged adds missing from the final read are lost"
   CHECK(r.summary.find("1 of 2 acknowledged adds lost") == 0);
 }
 
-TEST_CASE("set workload: all acknowledged adds present is valid; no final read is unknown") {
+TEST_CASE("set workload: all acknowledged adds present is valid, no final read is unknown") {
   History h;
   op(h, 0, OpType::invoke, "add", 1); op(h, 0, OpType::ok, "add", 1);
   op(h, 1, OpType::invoke, "add", 2); op(h, 1, OpType::info, "add", 2);
