@@ -79,7 +79,6 @@ class Run {
     log::info("run " + run_id + " of " + spec_.file.string() + ", seed " +
               std::to_string(spec_.seed) + ", into " + outcome_.run_dir.string());
     cluster_ = make_local_cluster({run_id, names});
-    run_id_ = run_id;
     try {
       NemesisContext context = nemesis_context();
       for (auto& [fault, nemesis] : test_.nemeses) nemesis->setup(context);
@@ -413,7 +412,6 @@ class Run {
   RunOutcome outcome_;
   std::string run_id_;  // names the run's namespaces, links and journal
   std::unique_ptr<NodeControl> cluster_;
-  std::string run_id_;
   std::unique_ptr<HistoryWriter> writer_;
   Clock::time_point test_start_;
   StopFlag phase_over_;

@@ -161,6 +161,11 @@ inline std::vector<nlohmann::json> nemesis_infos(const std::filesystem::path& hi
   return out;
 }
 
+// The one start and one stop of `fault` a run recorded: what each did.
+struct FaultAction {
+  nlohmann::json start, stop;
+};
+
 struct RunResult {
   Output output;
   std::filesystem::path dir;  // the run folder
@@ -181,6 +186,15 @@ inline RunResult run_spec(const TempDir& dir, const std::string& spec_text,
   if (std::filesystem::exists(r.dir / "history.jsonl"))
     r.history = read_history(r.dir / "history.jsonl");
   return r;
+}
+
+// REQUIREs that the run started and stopped `fault` exactly once; returns what both did.
+inline FaultAction one_action(const RunResult& r, const std::string& fault) {
+  auto starts = nemesis_infos(r.dir / "history.jsonl", "start-" + fault);
+  auto stops = nemesis_infos(r.dir / "history.jsonl", "stop-" + fault);
+  REQUIRE(starts.size() == 1);
+  REQUIRE(stops.size() == 1);
+  return {starts[0]["value"], stops[0]["value"]};
 }
 
 // Redis servers and Sentinels of any run: they rewrite their process titles ("redis-server

@@ -38,12 +38,9 @@ TEST_CASE("redis: cutting off the master loses acknowledged adds (examples/redis
   CHECK(details["lost_count"].get<int>() > 0);
   CHECK(details["ok"].get<int>() > 0);
   CHECK(r.output.text.find("acknowledged adds lost") != std::string::npos);
-  auto starts = nemesis_infos(r.dir / "history.jsonl", "start-partition");
-  auto stops = nemesis_infos(r.dir / "history.jsonl", "stop-partition");
-  REQUIRE(starts.size() == 1);
-  REQUIRE(stops.size() == 1);
-  std::string old_master = starts[0]["value"]["isolated"][0];
-  json before_heal = stops[0]["value"]["primaries_before_heal"];
+  FaultAction partition = one_action(r, "partition");
+  std::string old_master = partition.start["isolated"][0];
+  json before_heal = partition.stop["primaries_before_heal"];
   INFO("old master " << old_master << ", Sentinels' master before heal " << before_heal.dump());
   CHECK(before_heal.size() == 1);
   CHECK(before_heal[0] != old_master);  // a failover happened
@@ -80,12 +77,9 @@ TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica"
       "{ timeline: [ {at_s: 2, fault: kill, nodes: primaries, duration_s: 6} ] }", 12));
   INFO(r.output.text);
   CHECK((r.output.exit_code == 0 || r.output.exit_code == 1));  // async replication may lose adds
-  auto kills = nemesis_infos(r.dir / "history.jsonl", "start-kill");
-  auto restarts = nemesis_infos(r.dir / "history.jsonl", "stop-kill");
-  REQUIRE(kills.size() == 1);
-  REQUIRE(restarts.size() == 1);
-  std::string old_master = kills[0]["value"]["nodes"][0];
-  CHECK(restarts[0]["value"]["restarted"][old_master].size() == 1);
+  FaultAction kill = one_action(r, "kill");
+  std::string old_master = kill.start["nodes"][0];
+  CHECK(kill.stop["restarted"][old_master].size() == 1);
   // The final phase waits until every node replicates from one master: the old one rejoined.
   CHECK(r.results["recovery_problem"] == "");
   std::string log = slurp(r.dir / "nodes" / old_master / "redis.log");
