@@ -3,7 +3,10 @@
 // 254 bad input (spec, flags, history file), 255 internal error.
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <iostream>
 
 #include "checker/linear/linearizability.h"
@@ -12,6 +15,10 @@
 #include "harness/node_control.h"
 #include "harness/runner.h"
 #include "harness/spec.h"
+#include "reports/compare.h"
+#include "reports/recheck.h"
+#include "reports/report.h"
+#include "reports/serve.h"
 
 namespace {
 
@@ -118,6 +125,47 @@ int clean_command(bool all) {
   return 0;
 }
 
+// Grades a stored run again and rewrites its results and reports; exits with the verdict.
+int analyze_command(const std::string& run_dir) {
+  report::Recheck recheck = report::recheck_run(run_dir);
+  for (const auto& c : recheck.checks)
+    std::cout << c.checker << " (" << c.model << "): " << checker::to_string(c.verdict) << " in "
+              << c.check_time_s << " s — " << c.summary << "\n";
+  std::cout << "verdict: " << checker::to_string(recheck.verdict) << "\n"
+            << "rewrote: " << run_dir << "/results.json, report.html, summary.md, junit.xml" << std::endl;
+  return checker::exit_code(recheck.verdict);
+}
+
+struct CompareArgs {
+  std::string run_dir;
+  std::string baseline_dir;
+  report::CompareOptions options;
+};
+
+// Exit 1 when the run regressed against the baseline, 0 otherwise.
+int compare_command(const CompareArgs& args) {
+  report::RunData run = report::load_run(args.run_dir);
+  report::RunData baseline = report::load_run(args.baseline_dir);
+  report::Comparison comparison = report::compare_runs(run, baseline, args.options);
+  std::cout << report::describe(comparison);
+  return comparison.regressed() ? 1 : 0;
+}
+
+std::atomic<bool> g_serve_stop{false};
+
+int serve_command(const report::ServeOptions& options) {
+  report::ReportServer server(options);
+  struct sigaction action {};
+  action.sa_handler = [](int) { g_serve_stop = true; };
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  std::cout << "faultline: serving the runs in " << options.store.string() << " at http://127.0.0.1:"
+            << server.port() << "/ (Ctrl-C stops)" << std::endl;
+  server.run(g_serve_stop);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,6 +202,34 @@ int main(int argc, char** argv) {
   auto* clean_cmd = app.add_subcommand("clean", "Remove what crashed or killed runs left behind");
   clean_cmd->add_flag("--all", clean_all, "Also runs whose harness is still alive");
 
+  std::string analyze_dir;
+  auto* analyze_cmd = app.add_subcommand(
+      "analyze", "Check a stored run again; rewrite its results.json and reports");
+  analyze_cmd->add_option("run_dir", analyze_dir, "A run folder (store/<name>/<time>)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+
+  CompareArgs compare;
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "What got worse in a run against a baseline run (exit 1 on a regression)");
+  compare_cmd->add_option("run_dir", compare.run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
+  compare_cmd->add_option("baseline_dir", compare.baseline_dir, "The baseline run folder")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  compare_cmd->add_option("--p99-threshold", compare.options.p99_threshold_pct,
+                          "Percent growth of a phase's p99 latency that counts as a regression")
+      ->capture_default_str();
+  compare_cmd->add_option("--availability-threshold", compare.options.availability_threshold_pts,
+                          "Percentage points of ok ops lost in a phase that count as a regression")
+      ->capture_default_str();
+
+  report::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the store's runs and reports on 127.0.0.1");
+  serve_cmd->add_option("--port", serve.port, "TCP port (0: any free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve_cmd->add_option("--store", serve.store, "The store to list")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -165,11 +241,17 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run_command(run);
     if (*check_cmd) return check_command(check);
     if (*clean_cmd) return clean_command(clean_all);
+    if (*analyze_cmd) return analyze_command(analyze_dir);
+    if (*compare_cmd) return compare_command(compare);
+    if (*serve_cmd) return serve_command(serve);
   } catch (const SpecError& e) {
     std::cerr << "faultline: bad spec: " << e.what() << "\n";
     return kExitBadInput;
   } catch (const HistoryError& e) {
     std::cerr << "faultline: bad history: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const report::RunDirError& e) {
+    std::cerr << "faultline: bad run folder: " << e.what() << "\n";
     return kExitBadInput;
   } catch (const TargetError& e) {
     std::cerr << "faultline: target failed: " << e.what() << "\n";

@@ -16,6 +16,7 @@
 #include "harness/log.h"
 #include "harness/stats.h"
 #include "harness/store.h"
+#include "reports/report.h"
 
 namespace faultline {
 namespace {
@@ -417,6 +418,7 @@ class Run {
     for (const auto& c : checks)
       announce(c.checker + " (" + c.model + "): " + std::string(checker::to_string(c.verdict)) +
                " in " + std::to_string(c.check_time_s) + " s — " + c.summary);
+    announce(report::write_run_reports_line(outcome_.run_dir));
   }
 
   Test& test_;

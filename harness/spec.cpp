@@ -92,7 +92,7 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   FieldReader top(root, file_name, "spec");
   spec.name = top.string("name");
   spec.time_limit_s = overrides.time_limit_s.value_or(top.number("time_limit_s", 60, 1, 86400));
-  spec.check_time_limit_s = top.number("check_time_limit_s", 0, 0, 86400);
+  spec.check_time_limit_s = top.number("check_time_limit_s", 300, 0, 86400);
   if (overrides.seed) {
     spec.seed = *overrides.seed;
     top.raw("seed");

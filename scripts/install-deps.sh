@@ -8,6 +8,7 @@ packages=(
   etcd-server etcd-client iptables iproute2 procps psmisc libfaketime faketime
   libpq-dev postgresql
   redis-server redis-sentinel libhiredis-dev
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do

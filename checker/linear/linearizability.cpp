@@ -242,21 +242,9 @@ std::string summarize(const CheckResult& check, const std::vector<Object>& objec
          results[first].failure->reason + more;
 }
 
-}  // namespace
-
-CheckResult check_linearizable(const History& given, const LinearOptions& options) {
-  Clock::time_point start = Clock::now();
-  const ModelKind& kind = find_model_kind(options.model);
-  History copy;  // ops point into it: it must outlive the check
-  if (options.independent_tuples) copy = untupled(given);
-  const History& history = options.independent_tuples ? copy : given;
-  std::vector<Object> objects = split_by_key(history);
-  static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());  // reads /sys: once
-  unsigned threads = options.threads != 0 ? options.threads : cores;
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
-  Budget budget(options.max_states, options.time_limit_s);
-  std::vector<KeyResult> results = check_objects(objects, kind, options, budget, threads);
-
+// The verdict over all keys, the summary and the details.
+CheckResult combine(const std::vector<Object>& objects, const std::vector<KeyResult>& results,
+                    const LinearOptions& options, unsigned threads) {
   CheckResult check;
   check.checker = "linearizable";
   check.model = options.model;
@@ -272,9 +260,10 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
     states += result.states;
     per_key.push_back({{"key", objects[i].key}, {"verdict", to_string(result.verdict)},
                        {"ops", result.ops_checked}, {"states", result.states}, {"time_s", result.time_s}});
-    // How far an unfinished search got: ops of the longest linearizable prefix it had found.
-    if (result.verdict == Verdict::unknown) per_key.back()["longest_prefix_length"] = result.deepest;
-    if (result.verdict == Verdict::unknown) unknown_keys.push_back(objects[i].key);
+    if (result.verdict == Verdict::unknown) {
+      per_key.back()["longest_prefix_length"] = result.deepest;  // how far the search got
+      unknown_keys.push_back(objects[i].key);
+    }
     if (result.verdict != Verdict::invalid) continue;
     invalid_keys.push_back(objects[i].key);
     nlohmann::json failure = result.failure->details;
@@ -287,16 +276,29 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
                    {"states_explored", states},
                    {"max_states", options.max_states},
                    {"budget_exhausted", !unknown_keys.empty()},
-                   {"threads", threads},
-                   {"invalid_keys", nullptr},
-                   {"unknown_keys", nullptr},
-                   {"failures", nullptr},
-                   {"per_key", nullptr}};
+                   {"threads", threads}};
   // Moved in, not copied: per_key has an entry for every key.
   check.details["invalid_keys"] = std::move(invalid_keys);
   check.details["unknown_keys"] = std::move(unknown_keys);
   check.details["failures"] = std::move(failures);
   check.details["per_key"] = std::move(per_key);
+  return check;
+}
+
+}  // namespace
+
+CheckResult check_linearizable(const History& given, const LinearOptions& options) {
+  Clock::time_point start = Clock::now();
+  const ModelKind& kind = find_model_kind(options.model);
+  History copy;  // ops point into it: it must outlive the check
+  if (options.independent_tuples) copy = untupled(given);
+  const History& history = options.independent_tuples ? copy : given;
+  std::vector<Object> objects = split_by_key(history);
+  static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());  // reads /sys: once
+  unsigned threads = options.threads != 0 ? options.threads : cores;
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
+  Budget budget(options.max_states, options.time_limit_s);
+  CheckResult check = combine(objects, check_objects(objects, kind, options, budget, threads), options, threads);
   check.check_time_s = seconds_since(start);
   return check;
 }

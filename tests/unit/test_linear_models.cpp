@@ -292,3 +292,36 @@ TEST_CASE("linear: Jepsen independent [k v] tuples are split per key") {
   CHECK(result.details["invalid_keys"] == json{"b"});
   CHECK(result.details["failures"][0]["blocked_op"]["value"] == 2);  // the value of the tuple
 }
+
+TEST_CASE("linear: malformed input on one of many keys throws from the worker threads too") {
+  HistoryBuilder history;
+  for (int key = 0; key < 8; ++key) history.op(0, "write", key, nullptr, "k" + std::to_string(key));
+  history.op(1, "cas", "not a pair", nullptr, "k5");
+  LinearOptions options;
+  options.threads = 0;
+  CHECK_THROWS_AS(check_linearizable(history.history(), options), HistoryError);
+}
+
+TEST_CASE("linear: explanations speak the model's language") {
+  HistoryBuilder set;
+  set.op(0, "add", 1, nullptr).op(0, "add", 2, nullptr).op(1, "read", nullptr, json{2});
+  CheckResult set_result = check_linearizable(set.history(), LinearOptions{.model = "set"});
+  CHECK(set_result.summary ==
+        "not linearizable (set): read returning [2] (op 4, process 1) cannot take effect: the object is [1,2] "
+        "when it runs, and no other op is in flight around it (longest linearizable prefix: 2 ops, after which "
+        "the object is [1,2])");
+
+  HistoryBuilder queue;
+  queue.op(0, "enqueue", 1, nullptr).invoke(0, "enqueue", 2).op(1, "dequeue", nullptr, 2).ok(0);
+  CheckResult queue_result = check_linearizable(queue.history(), LinearOptions{.model = "fifo-queue"});
+  CHECK(queue_result.verdict == Verdict::invalid);
+  CHECK(queue_result.summary.find("dequeue returning 2") != std::string::npos);
+  CHECK(queue_result.summary.find("the object is queue [1] or queue [1,2]") != std::string::npos);
+
+  HistoryBuilder txn;
+  txn.op(0, "txn", json::array({{"w", "x", 1}}), nullptr);
+  txn.op(1, "txn", json::array({{"r", "x", nullptr}}), json::array({{"r", "x", 2}}));
+  CheckResult txn_result = check_linearizable(txn.history(), LinearOptions{.model = "multi-register"});
+  CHECK(txn_result.summary.find("txn [[read x 2]]") != std::string::npos);
+  CHECK(txn_result.summary.find("{\"x\":1}") != std::string::npos);
+}

@@ -1,0 +1,566 @@
+#include "reports/analysis.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "reports/format.h"
+
+namespace faultline::report {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kPrefixOpsShown = 3;     // ops before the blocked one, for context
+constexpr std::size_t kCasesPerTypeShown = 5;  // Elle cases per anomaly type
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::int64_t percentile(const std::vector<std::int64_t>& sorted, double q) {
+  if (sorted.empty()) return -1;
+  return sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))];
+}
+
+std::string value_text(const json& value) {
+  if (value.is_null()) return "nil";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
+}
+
+// The faults the spec asked for (nemesis.faults), empty if none or unreadable.
+std::vector<std::string> spec_faults(const std::string& spec_text) {
+  std::vector<std::string> faults;
+  try {
+    YAML::Node spec = YAML::Load(spec_text);
+    if (spec["nemesis"] && spec["nemesis"]["faults"])
+      for (const auto& f : spec["nemesis"]["faults"]) faults.push_back(f.as<std::string>());
+  } catch (const YAML::Exception&) {
+  }
+  return faults;
+}
+
+std::string count_of(std::int64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// Where the node was during a partition: "n3 could not reach n1, n2 (minority side, 1 of 3)".
+std::string partition_side(const FaultWindow& window, const std::string& node, int nodes) {
+  const json& grudge = window.what.is_object() ? window.what.value("grudge", json()) : json();
+  if (!grudge.is_object() || !grudge.contains(node)) return "";
+  std::vector<std::string> cut;
+  for (const auto& other : grudge[node]) cut.push_back(value_text(other));
+  if (cut.empty()) return node + " could reach every node";
+  int reachable = nodes - static_cast<int>(cut.size());
+  std::string side = nodes > 0 && 2 * reachable <= nodes ? "minority side" : "majority side";
+  return node + " could not reach " + join(cut, ", ") + " (" + side + ", " +
+         std::to_string(reachable) + " of " + std::to_string(nodes) + " nodes)";
+}
+
+class AnomalyCollector {
+ public:
+  AnomalyCollector(const json& results, const History& history,
+                   const std::vector<FaultWindow>& windows)
+      : results_(results), windows_(windows), spans_(op_spans(history)) {
+    for (std::size_t i = 0; i < spans_.size(); ++i) by_index_[spans_[i].index] = i;
+    for (const auto& pair : pair_ops(history, "history"))
+      if (pair.completion) completion_to_invoke_[history[*pair.completion].index] = history[pair.invoke].index;
+  }
+
+  std::vector<Anomaly> collect() {
+    if (!results_.contains("checks")) return anomalies_;
+    for (const auto& check : results_["checks"]) {
+      std::string checker = check.value("checker", "");
+      const json& details = check.value("details", json::object());
+      if (details.contains("failures")) linear_failures(checker, details["failures"]);
+      if (details.contains("anomalies") && details["anomalies"].is_object())
+        txn_anomalies(checker, details);
+    }
+    return anomalies_;
+  }
+
+ private:
+  // The invocation index of an op given by either of its entries' indexes; -1 if unknown.
+  std::int64_t invocation_of(std::int64_t index) const {
+    if (by_index_.contains(index)) return index;
+    auto it = completion_to_invoke_.find(index);
+    return it == completion_to_invoke_.end() ? -1 : it->second;
+  }
+
+  void add_op(Anomaly& a, const json& index) {
+    if (!index.is_number_integer()) return;
+    std::int64_t i = invocation_of(index.get<std::int64_t>());
+    if (i >= 0 && std::find(a.ops.begin(), a.ops.end(), i) == a.ops.end()) a.ops.push_back(i);
+  }
+
+  // Adds an op Elle names T<index>, with that name.
+  void name_op(Anomaly& a, const json& index) {
+    add_op(a, index);
+    if (!index.is_number_integer()) return;
+    std::int64_t i = invocation_of(index.get<std::int64_t>());
+    if (i >= 0) a.names[i] = "T" + std::to_string(index.get<std::int64_t>());
+  }
+
+  void sort_ops(Anomaly& a) const {
+    std::sort(a.ops.begin(), a.ops.end(), [&](std::int64_t x, std::int64_t y) {
+      return spans_[by_index_.at(x)].invoke_ns < spans_[by_index_.at(y)].invoke_ns;
+    });
+  }
+
+  // The fault in force when the focus op ran, and which side its node was on.
+  std::string context_of(std::int64_t focus, const std::string& name = "") const {
+    if (!by_index_.contains(focus)) return "";
+    const OpSpan& op = spans_[by_index_.at(focus)];
+    std::string who = name.empty() ? "Op " + std::to_string(focus) : name + " (op " + std::to_string(focus) + ")";
+    std::int64_t end = op.complete_ns >= 0 ? op.complete_ns : op.invoke_ns;
+    const FaultWindow* w = window_at(windows_, op.invoke_ns);
+    if (w == nullptr) w = window_at(windows_, end);
+    std::string where = op.node.empty() ? "" : " on node " + op.node;
+    if (w == nullptr)
+      return who + " ran" + where + " at " + format_s(op.invoke_ns) + ", with no fault in force.";
+    std::string text = who + " ran" + where + " at " +
+                       format_s(op.invoke_ns) + ", during " + w->fault + " \"" +
+                       w->description() + "\" (" + format_s(w->start_ns) + "–" +
+                       format_s(w->end_ns) + ")";
+    std::string side = partition_side(*w, op.node, results_["target"].value("nodes", 0));
+    return text + (side.empty() ? "." : ": " + side + ".");
+  }
+
+  void linear_failures(const std::string& checker, const json& failures) {
+    for (const auto& failure : failures) {
+      Anomaly a;
+      a.checker = checker;
+      a.key = failure.value("key", "");
+      std::string reason = failure.value("reason", "");
+      a.headline = (a.key.empty() ? "" : "key " + a.key + ": ") + reason;
+      a.sentences.push_back(reason.empty() ? "" : std::string(1, static_cast<char>(std::toupper(reason[0]))) + reason.substr(1) + ".");
+      if (failure.contains("blocked_op")) {
+        const json& blocked = failure["blocked_op"];
+        a.type = "nonlinearizable-" + blocked.value("f", std::string("op"));
+        add_op(a, blocked["index"]);
+        a.focus = a.ops.empty() ? -1 : a.ops.front();
+      } else {
+        a.type = "nonlinearizable";
+      }
+      for (const auto& op : failure.value("concurrent_ops", json::array())) add_op(a, op["index"]);
+      for (const auto& op : failure.value("ops", json::array())) add_op(a, op["index"]);
+      const json& prefix = failure.value("longest_prefix", json::array());
+      std::vector<std::string> before;
+      for (std::size_t i = prefix.size() - std::min(prefix.size(), kPrefixOpsShown); i < prefix.size(); ++i) {
+        add_op(a, prefix[i]);
+        std::int64_t index = invocation_of(prefix[i].get<std::int64_t>());
+        if (index >= 0) {
+          const OpSpan& s = spans_[by_index_.at(index)];
+          before.push_back(s.label() + " (op " + std::to_string(index) + ", process " +
+                           std::to_string(s.process) + ", " +
+                           (s.complete_ns >= 0 ? "done at " + format_s(s.complete_ns) : std::string("never done")) + ")");
+        }
+      }
+      if (!before.empty())
+        a.sentences.push_back("The last ops the checker could order before it: " + join(before, "; ") + ".");
+      a.context = context_of(a.focus);
+      if (!a.context.empty()) a.sentences.push_back(a.context);
+      sort_ops(a);
+      anomalies_.push_back(std::move(a));
+    }
+  }
+
+  void txn_anomalies(const std::string& checker, const json& details) {
+    std::set<std::string> forbidden;
+    for (const auto& t : details.value("forbidden_found", json::array())) forbidden.insert(value_text(t));
+    for (const auto& [type, cases] : details["anomalies"].items()) {
+      std::size_t shown = 0;
+      for (const auto& c : cases) {
+        if (shown++ == kCasesPerTypeShown) break;
+        Anomaly a;
+        a.checker = checker;
+        a.type = type;
+        a.key = c.value("key", "");
+        for (const auto& step : c.value("steps", json::array())) a.sentences.push_back(value_text(step) + ".");
+        if (c.contains("explanation")) a.sentences.push_back(value_text(c["explanation"]) + ".");
+        for (const auto& i : c.value("cycle", json::array())) name_op(a, i);
+        if (c.contains("txn")) name_op(a, c["txn"]);
+        std::string first = a.sentences.empty() ? type : a.sentences.front();
+        a.headline = first + (forbidden.contains(type) ? " (forbidden by the claim)" : " (allowed by the claim)");
+        if (!a.ops.empty()) {
+          // A cycle has no single culprit: no focus op; the context is the first txn's.
+          a.context = context_of(a.ops.front(), a.names[a.ops.front()]);
+          if (!a.context.empty()) a.sentences.push_back(a.context);
+        }
+        sort_ops(a);
+        anomalies_.push_back(std::move(a));
+      }
+    }
+  }
+
+  const json& results_;
+  const std::vector<FaultWindow>& windows_;
+  std::vector<OpSpan> spans_;
+  std::map<std::int64_t, std::size_t> by_index_;
+  std::map<std::int64_t, std::int64_t> completion_to_invoke_;
+  std::vector<Anomaly> anomalies_;
+};
+
+// What the run did not exercise: faults not injected, target limitations, unknown outcomes.
+std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
+  std::vector<NotExercised> out;
+  const json& limitations = run.results.value("limitations", json::object());
+  std::vector<std::string> asked = spec_faults(run.spec_text);
+  std::vector<std::string> not_asked, not_started;
+  for (const auto& fault : fault_vocabulary()) {
+    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), fault) != a.faults_injected.end())
+      continue;
+    bool in_spec = std::find(asked.begin(), asked.end(), fault) != asked.end();
+    (in_spec ? not_started : not_asked).push_back(fault);
+  }
+  auto faults_named = [](const std::vector<std::string>& faults) {
+    std::string text = faults.back();
+    if (faults.size() > 1)
+      text = join(std::vector<std::string>(faults.begin(), faults.end() - 1), ", ") + " and " + text;
+    return text + " faults";
+  };
+  if (!not_asked.empty()) out.push_back({faults_named(not_asked), "not in the spec's nemesis faults"});
+  if (!not_started.empty())
+    out.push_back({faults_named(not_started),
+                   "in the spec, but never started (the run ended first, or every start failed)"});
+  for (const auto& [what, why] : limitations.items()) {
+    bool is_fault = std::find(fault_vocabulary().begin(), fault_vocabulary().end(), what) != fault_vocabulary().end();
+    out.push_back({is_fault ? what + " faults on this target" : what, value_text(why)});
+  }
+  std::int64_t info = 0;
+  std::map<std::string, std::int64_t> ok_by_f, all_by_f;
+  for (const auto& s : a.spans) {
+    info += s.outcome == OpType::info;
+    ++all_by_f[s.f];
+    ok_by_f[s.f] += s.outcome == OpType::ok;
+  }
+  if (info > 0)
+    out.push_back({count_of(info, "op") + " with unknown outcome",
+                   std::to_string(info - a.never_completed) + " timed out or lost their connection, " +
+                       std::to_string(a.never_completed) +
+                       " never completed; each may have taken effect at any later time, or never"});
+  for (const auto& [f, n] : all_by_f)
+    if (ok_by_f[f] == 0) out.push_back({"successful " + f + " ops", "all " + count_of(n, "invocation") + " failed or timed out"});
+  if (run.results.value("interrupted", false))
+    out.push_back({"the full schedule", "the run was interrupted (Ctrl-C or SIGTERM) before its time limit"});
+  std::string recovery = run.results.value("recovery_problem", "");
+  if (!recovery.empty())
+    out.push_back({"recovery after healing", "the cluster did not recover: " + recovery});
+  return out;
+}
+
+std::string strongest_model_answer(const json& results) {
+  std::vector<std::string> parts;
+  for (const auto& c : results.value("checks", json::array())) {
+    std::string checker = c.value("checker", ""), model = c.value("model", "");
+    std::string verdict = c.value("verdict", "unknown");
+    const json& d = c.value("details", json::object());
+    if (d.contains("strongest_satisfied")) {
+      std::vector<std::string> held, ruled;
+      for (const auto& m : d["strongest_satisfied"]) held.push_back(value_text(m));
+      for (const auto& m : d.value("not", json::array())) ruled.push_back(value_text(m));
+      parts.push_back("Transactions: " + (held.empty() ? std::string("none of the models tested")
+                                                       : join(held, ", ")) +
+                      (ruled.empty() ? "" : "; ruled out: " + join(ruled, ", ")) + " (claim: " + model + ", " + verdict + ").");
+    } else if (checker == "linearizable") {
+      if (verdict == "valid")
+        parts.push_back("Linearizable (" + model + ", every key) — the strongest single-object model; nothing stronger was tested.");
+      else if (verdict == "invalid")
+        parts.push_back("Not linearizable (" + model + "): " + count_of(static_cast<std::int64_t>(d.value("invalid_keys", json::array()).size()), "key") +
+                        " have no linearization. Only linearizability was tested, so whether a weaker model (sequential consistency, read-your-writes) holds is not established.");
+      else
+        parts.push_back("Undecided: the linearizability search ran out of budget on some key; no model is established.");
+    } else {
+      parts.push_back(checker + " (" + model + "): " + verdict + ".");
+    }
+  }
+  if (parts.empty()) return "No checker ran.";
+  return join(parts, " ");
+}
+
+std::string per_s(double rate) { return std::to_string(static_cast<std::int64_t>(rate + 0.5)) + " ok ops/s"; }
+
+std::string faults_answer(const Analysis& a) {
+  if (a.faults_injected.empty()) return "No fault was injected in this run: it says nothing about behaviour under faults.";
+  const PhaseFigures& healthy = a.phases.front();
+  std::vector<std::string> parts;
+  for (const auto& fault : a.faults_injected) {
+    const PhaseFigures& p = *find_phase(a, fault);
+    double ratio = healthy.ok_per_s() > 0 ? p.ok_per_s() / healthy.ok_per_s() : 1;
+    std::string availability = ratio < 0.5 ? "largely unavailable" : ratio < 0.9 ? "partly unavailable" : "available";
+    std::string text = "During " + count_of(p.windows, fault + " window") + " (" +
+                       format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) + " in all) the system was " +
+                       availability + ": " + per_s(p.ok_per_s()) + " against " + per_s(healthy.ok_per_s()) +
+                       " when healthy; of the ops invoked, " + format_percent(p.ok_share()) + " ok (healthy " +
+                       format_percent(healthy.ok_share()) + "), " + format_percent(p.fail_share()) + " failed, " +
+                       format_percent(p.info_share()) + " timed out with unknown outcome; p99 latency " +
+                       format_ms(p.latency_ns_p99) + " (healthy " + format_ms(healthy.latency_ns_p99) + ").";
+    if (const PhaseFigures* after = find_phase(a, "after " + fault)) {
+      text += " In the " + format_s(kAfterHeal_ns) + " after each heal: " + per_s(after->ok_per_s()) + ", " +
+              format_percent(after->info_share()) + " timed out, p99 " + format_ms(after->latency_ns_p99) + ".";
+    }
+    int anomalies_in = 0;
+    for (const auto& an : a.anomalies)
+      if (an.context.find("during " + fault + " ") != std::string::npos) ++anomalies_in;
+    if (anomalies_in > 0)
+      text += " " + count_of(anomalies_in, "anomaly") + " had its op inside these windows: answers that no "
+              "linearization explains, such as stale reads from a node cut off from the majority.";
+    else
+      text += " No anomaly fell in these windows.";
+    parts.push_back(text);
+  }
+  return join(parts, " ");
+}
+
+std::string scope_answer(const RunData& run) {
+  std::vector<std::string> parts;
+  for (const auto& c : run.results.value("checks", json::array())) {
+    std::string checker = c.value("checker", "");
+    const json& d = c.value("details", json::object());
+    if (checker == "linearizable") {
+      std::string keys = d.contains("keys") ? count_of(d["keys"].get<std::int64_t>(), "key") : std::string("each key");
+      parts.push_back("Per key: " + keys + " checked one at a time. Linearizability is local, so per-key results compose to the whole key space for single-key ops; but no op touched two keys, so atomicity and ordering of multi-key operations (transactions) were not tested.");
+    } else if (checker.rfind("elle", 0) == 0) {
+      parts.push_back("Across keys: transactions over several keys were checked for dependency cycles (ww, wr, rw, plus process and real-time order as the claim requires).");
+    }
+  }
+  if (parts.empty()) return "No checker ran, so no ordering was tested.";
+  return join(parts, " ");
+}
+
+std::string not_covered_answer(const Analysis& a) {
+  std::vector<std::string> items;
+  for (const auto& n : a.not_exercised) items.push_back(n.what + " (" + n.why + ")");
+  if (items.empty()) return "Every fault kind faultline knows was injected and every op completed.";
+  return join(items, "; ") + ".";
+}
+
+}  // namespace
+
+RunData load_run(const std::filesystem::path& run_dir) {
+  RunData run;
+  run.dir = run_dir;
+  run.spec_text = read_text(run_dir / "spec.yaml");
+  std::string results = read_text(run_dir / "results.json");
+  if (results.empty()) throw RunDirError("no results.json in " + run_dir.string());
+  run.results = json::parse(results, nullptr, false);
+  if (run.results.is_discarded()) throw RunDirError("results.json in " + run_dir.string() + " is not JSON");
+  run.history = read_history(run_dir / "history.jsonl");
+  return run;
+}
+
+std::string FaultWindow::description() const {
+  if (what.is_object() && what.contains("description")) return value_text(what["description"]);
+  return fault;
+}
+
+std::vector<FaultWindow> fault_windows(const History& history) {
+  std::vector<FaultWindow> windows;
+  std::map<std::string, std::size_t> open;  // fault -> position in `windows`
+  std::int64_t last_ns = 0;
+  for (const auto& op : history) {
+    last_ns = std::max(last_ns, op.time_ns);
+    if (!op.is_nemesis() || op.type != OpType::info) continue;
+    if (op.f.rfind("start-", 0) == 0 && op.error.empty()) {
+      std::string fault = op.f.substr(6);
+      if (open.contains(fault)) continue;  // already in force
+      open[fault] = windows.size();
+      windows.push_back({fault, op.time_ns, -1, false, op.value});
+    } else if (op.f.rfind("stop-", 0) == 0) {
+      auto it = open.find(op.f.substr(5));
+      if (it == open.end()) continue;
+      windows[it->second].end_ns = op.time_ns;
+      windows[it->second].healed = true;
+      open.erase(it);
+    }
+  }
+  for (auto& w : windows)
+    if (w.end_ns < 0) w.end_ns = last_ns;
+  return windows;
+}
+
+const FaultWindow* window_at(const std::vector<FaultWindow>& windows, std::int64_t time_ns) {
+  for (const auto& w : windows)
+    if (time_ns >= w.start_ns && time_ns < w.end_ns) return &w;
+  return nullptr;
+}
+
+const PhaseFigures* find_phase(const Analysis& a, const std::string& phase) {
+  for (const auto& p : a.phases)
+    if (p.phase == phase) return &p;
+  return nullptr;
+}
+
+double PhaseFigures::ok_per_s() const { return duration_s > 0 ? static_cast<double>(ok) / duration_s : 0; }
+double PhaseFigures::ok_share() const { return total() == 0 ? 0 : static_cast<double>(ok) / static_cast<double>(total()); }
+double PhaseFigures::fail_share() const { return total() == 0 ? 0 : static_cast<double>(fail) / static_cast<double>(total()); }
+double PhaseFigures::info_share() const { return total() == 0 ? 0 : static_cast<double>(info) / static_cast<double>(total()); }
+
+std::vector<PhaseFigures> phase_figures(const History& history, const std::vector<FaultWindow>& windows) {
+  std::int64_t end_ns = 0;
+  for (const auto& op : history) end_ns = std::max(end_ns, op.time_ns);
+  // The intervals that are not healthy: each fault window, then the time right after its heal.
+  struct Interval {
+    std::int64_t from, to;
+    std::string phase;
+    bool counts_window;
+  };
+  std::vector<Interval> intervals;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    const FaultWindow& w = windows[i];
+    intervals.push_back({w.start_ns, w.end_ns, w.fault, true});
+    if (!w.healed) continue;
+    std::int64_t to = std::min(w.end_ns + kAfterHeal_ns, end_ns);
+    // At most half the quiet time before the next fault, so that some of it stays healthy.
+    for (const auto& next : windows)
+      if (next.start_ns >= w.end_ns) to = std::min(to, w.end_ns + (next.start_ns - w.end_ns) / 2);
+    if (to > w.end_ns) intervals.push_back({w.end_ns, to, "after " + w.fault, false});
+  }
+  std::vector<PhaseFigures> phases{{"healthy"}};
+  std::map<std::string, std::size_t> position{{"healthy", 0}};
+  std::int64_t unhealthy_ns = 0;
+  for (const auto& interval : intervals) {
+    auto [it, added] = position.emplace(interval.phase, phases.size());
+    if (added) phases.push_back({interval.phase});
+    phases[it->second].windows += interval.counts_window;
+    phases[it->second].duration_s += static_cast<double>(interval.to - interval.from) / 1e9;
+    unhealthy_ns += interval.to - interval.from;
+  }
+  phases[0].duration_s = static_cast<double>(std::max<std::int64_t>(0, end_ns - unhealthy_ns)) / 1e9;
+  auto phase_at = [&](std::int64_t t) -> std::size_t {
+    for (const auto& interval : intervals)
+      if (t >= interval.from && t < interval.to) return position[interval.phase];
+    return 0;
+  };
+  std::vector<std::vector<std::int64_t>> latencies(phases.size());
+  for (const auto& s : op_spans(history)) {
+    std::size_t p = phase_at(s.invoke_ns);
+    switch (s.outcome) {
+      case OpType::ok:
+        ++phases[p].ok;
+        if (s.complete_ns >= s.invoke_ns) latencies[p].push_back(s.complete_ns - s.invoke_ns);
+        break;
+      case OpType::fail: ++phases[p].fail; break;
+      default: ++phases[p].info; break;
+    }
+  }
+  for (std::size_t p = 0; p < phases.size(); ++p) {
+    std::sort(latencies[p].begin(), latencies[p].end());
+    phases[p].latency_ns_p50 = percentile(latencies[p], 0.50);
+    phases[p].latency_ns_p95 = percentile(latencies[p], 0.95);
+    phases[p].latency_ns_p99 = percentile(latencies[p], 0.99);
+  }
+  return phases;
+}
+
+namespace {
+
+// A list value short: [1 2 3 … 29 30].
+std::string list_text(const json& list) {
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (list.size() > 7 && i == 3) {
+      items.push_back("…");
+      i = list.size() - 3;
+    }
+    items.push_back(value_text(list[i]));
+  }
+  return "[" + join(items, " ") + "]";
+}
+
+// Elle's micro-ops: "a 115 31, r 106 [1 2 3 … 8 9]".
+std::string txn_text(const json& mops) {
+  std::vector<std::string> parts;
+  for (const auto& mop : mops) {
+    if (!mop.is_array() || mop.size() < 2) {
+      parts.push_back(value_text(mop));
+      continue;
+    }
+    std::string f = value_text(mop[0]);
+    std::string text = (f == "append" ? "a" : f) + " " + value_text(mop[1]);
+    if (mop.size() > 2 && !mop[2].is_null()) text += " " + (mop[2].is_array() ? list_text(mop[2]) : value_text(mop[2]));
+    parts.push_back(text);
+  }
+  return join(parts, ", ");
+}
+
+}  // namespace
+
+std::string OpSpan::label() const {
+  constexpr std::size_t kValueChars = 60;
+  if (f == "txn" && value.is_array()) return txn_text(value);
+  std::string text = f + (key.empty() ? "" : " " + key);
+  if (f == "read") return text + (outcome == OpType::ok ? " → " + value_text(value) : "");
+  if (f == "cas" && value.is_array() && value.size() == 2)
+    return text + " " + value_text(value[0]) + "→" + value_text(value[1]);
+  if (value.is_null()) return text;
+  std::string v = value.is_array() ? list_text(value) : value_text(value);
+  if (v.size() > kValueChars) v = v.substr(0, kValueChars - 3) + "...";
+  return text + " " + v;
+}
+
+std::vector<OpSpan> op_spans(const History& history) {
+  std::vector<OpSpan> spans;
+  for (const auto& pair : pair_ops(history, "history")) {
+    const Op& invoke = history[pair.invoke];
+    OpSpan s;
+    s.index = invoke.index;
+    s.process = invoke.process;
+    s.node = invoke.node;
+    s.f = invoke.f;
+    s.key = invoke.key;
+    s.value = invoke.value;
+    s.outcome = pair.outcome(history);
+    s.invoke_ns = invoke.time_ns;
+    if (pair.completion) {
+      const Op& done = history[*pair.completion];
+      s.complete_ns = done.time_ns;
+      if (done.type == OpType::ok && !done.value.is_null()) s.value = done.value;
+    }
+    spans.push_back(std::move(s));
+  }
+  return spans;
+}
+
+std::vector<Anomaly> collect_anomalies(const json& results, const History& history,
+                                       const std::vector<FaultWindow>& windows) {
+  return AnomalyCollector(results, history, windows).collect();
+}
+
+const std::vector<std::string>& fault_vocabulary() {
+  static const std::vector<std::string> faults{"partition", "packet-loss", "kill", "pause", "clock"};
+  return faults;
+}
+
+Analysis analyze(const RunData& run) {
+  Analysis a;
+  a.windows = fault_windows(run.history);
+  a.phases = phase_figures(run.history, a.windows);
+  a.spans = op_spans(run.history);
+  for (const auto& op : run.history) a.end_ns = std::max(a.end_ns, op.time_ns);
+  for (const auto& s : a.spans) a.never_completed += s.complete_ns < 0;
+  for (const auto& w : a.windows)
+    if (std::find(a.faults_injected.begin(), a.faults_injected.end(), w.fault) == a.faults_injected.end())
+      a.faults_injected.push_back(w.fault);
+  a.anomalies = collect_anomalies(run.results, run.history, a.windows);
+  a.not_exercised = not_exercised(run, a);
+  a.answers = {
+      {"What is the strongest consistency model the history is consistent with (as tested)?", strongest_model_answer(run.results)},
+      {"What happened during faults (partitions): unavailable, or stale?", faults_answer(a)},
+      {"What is the scope of ordering: per key, or across keys?", scope_answer(run)},
+      {"Which failure modes were not covered?", not_covered_answer(a)},
+  };
+  return a;
+}
+
+}  // namespace faultline::report

@@ -1,0 +1,24 @@
+// The report writers: one function per output file, each a pure function of the run's data and
+// its analysis. write_run_reports (reports/report.h) calls them and writes the files.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "reports/analysis.h"
+
+namespace faultline::report {
+
+std::string render_html(const RunData& run, const Analysis& analysis);
+std::string render_summary_md(const RunData& run, const Analysis& analysis);
+std::string render_junit(const RunData& run, const Analysis& analysis);
+
+// Pieces shared by the writers.
+std::string verdict_of(const RunData& run);            // "valid", "invalid", "unknown"
+std::string reproduce_command(const RunData& run);     // faultline run <dir>/spec.yaml --seed N
+std::string one_line_summary(const RunData& run, const Analysis& analysis);
+// Anomaly type -> count, over every check (Elle's anomaly_counts, linearizable failures by f).
+std::map<std::string, std::int64_t> anomaly_type_counts(const RunData& run, const Analysis& analysis);
+
+}  // namespace faultline::report
