@@ -95,6 +95,7 @@ class Run {
       generate();
       finish();
     } catch (...) {
+      heal_quietly();  // ends a strobing clock before teardown removes its files
       shut_down();
       throw;
     }
@@ -357,6 +358,18 @@ class Run {
       op.process = process++;
       op.node = node.name;
       perform(*client, std::move(op));
+    }
+  }
+
+  void heal_quietly() noexcept {
+    if (!cluster_) return;
+    NemesisContext context = nemesis_context();
+    for (auto& [fault, nemesis] : test_.nemeses) {
+      try {
+        nemesis->stop(context);
+      } catch (const std::exception& e) {
+        log::warn("heal " + fault + ": " + e.what());
+      }
     }
   }
 

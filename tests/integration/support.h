@@ -161,6 +161,11 @@ inline std::vector<nlohmann::json> nemesis_infos(const std::filesystem::path& hi
   return out;
 }
 
+// The one start and one stop of `fault` a run recorded: what each did.
+struct FaultAction {
+  nlohmann::json start, stop;
+};
+
 struct RunResult {
   Output output;
   std::filesystem::path dir;  // the run folder
@@ -183,10 +188,28 @@ inline RunResult run_spec(const TempDir& dir, const std::string& spec_text,
   return r;
 }
 
-// Redis servers and Sentinels of any run: they rewrite their process titles ("redis-server
-// 0.0.0.0:6379"), so the run folder is not in their command line.
-inline std::string redis_servers() {
-  return run_program("pgrep", {"-a", "-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text;
+// REQUIREs that the run started and stopped `fault` exactly once; returns what both did.
+inline FaultAction one_action(const RunResult& r, const std::string& fault) {
+  auto starts = nemesis_infos(r.dir / "history.jsonl", "start-" + fault);
+  auto stops = nemesis_infos(r.dir / "history.jsonl", "stop-" + fault);
+  REQUIRE(starts.size() == 1);
+  REQUIRE(stops.size() == 1);
+  return {starts[0]["value"], stops[0]["value"]};
+}
+
+// Redis servers and Sentinels of the run under `run_root`: they rewrite their process titles
+// ("redis-server 0.0.0.0:6379"), so they are found by their working directory, the node folder
+// their config names. Other runs' servers on the machine do not count.
+inline std::string redis_servers(const std::filesystem::path& run_root) {
+  std::istringstream pids(
+      run_program("pgrep", {"-f", "^redis-(server|sentinel) 0\\.0\\.0\\.0:"}).text);
+  std::string out;
+  for (std::string pid; pids >> pid;) {
+    std::error_code ec;
+    auto cwd = std::filesystem::read_symlink("/proc/" + pid + "/cwd", ec).string();
+    if (!ec && cwd.rfind(run_root.string(), 0) == 0) out += pid + " " + cwd + "\n";
+  }
+  return out;
 }
 
 // Nothing of the run in `run_dir` (under `run_root`) is left: namespaces, links, journal,

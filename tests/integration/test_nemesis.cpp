@@ -53,13 +53,10 @@ TEST_CASE("nemesis: kill SIGKILLs an etcd node, restart brings it back on its da
       "{ timeline: [ {at_s: 3, fault: kill, nodes: [n1], duration_s: 4} ] }", 12));
   INFO(r.output.text);
   CHECK(r.output.exit_code == 0);
-  auto kills = nemesis_infos(r.dir / "history.jsonl", "start-kill");
-  auto restarts = nemesis_infos(r.dir / "history.jsonl", "stop-kill");
-  REQUIRE(kills.size() == 1);
-  REQUIRE(restarts.size() == 1);
-  CHECK(kills[0]["value"]["killed"]["n1"].size() == 1);
-  CHECK(restarts[0]["value"]["restarted"]["n1"].size() == 1);
-  CHECK(restarts[0]["value"]["restarted"]["n1"][0] != kills[0]["value"]["killed"]["n1"][0]);
+  FaultAction kill = one_action(r, "kill");
+  CHECK(kill.start["killed"]["n1"].size() == 1);
+  CHECK(kill.stop["restarted"]["n1"].size() == 1);
+  CHECK(kill.stop["restarted"]["n1"][0] != kill.start["killed"]["n1"][0]);
   // Down: nothing on n1 succeeds while it is dead. Back: n1 serves again, same data dir.
   CHECK(outcomes(r.history, "n1", 3.5, 7)[OpType::ok] == 0);
   CHECK(outcomes(r.history, "n1", 9, 12)[OpType::ok] > 20);
@@ -75,9 +72,7 @@ TEST_CASE("nemesis: a paused etcd node stops answering, and answers again once r
       "{ timeline: [ {at_s: 3, fault: pause, nodes: [n2], duration_s: 4} ] }", 11));
   INFO(r.output.text);
   CHECK(r.output.exit_code == 0);
-  auto pauses = nemesis_infos(r.dir / "history.jsonl", "start-pause");
-  REQUIRE(pauses.size() == 1);
-  CHECK(pauses[0]["value"]["paused"]["n2"].size() == 1);
+  CHECK(one_action(r, "pause").start["paused"]["n2"].size() == 1);
   CHECK(outcomes(r.history, "n2", 0, 3)[OpType::ok] > 20);
   CHECK(outcomes(r.history, "n2", 3.2, 6.5)[OpType::ok] == 0);
   CHECK(outcomes(r.history, "n2", 8, 11)[OpType::ok] > 20);
@@ -91,13 +86,10 @@ TEST_CASE("nemesis: partitioning the primaries cuts off etcd's leader, which los
       "{ timeline: [ {at_s: 3, fault: partition, nodes: primaries, duration_s: 6} ] }", 12));
   INFO(r.output.text);
   CHECK(r.output.exit_code == 0);
-  auto starts = nemesis_infos(r.dir / "history.jsonl", "start-partition");
-  auto stops = nemesis_infos(r.dir / "history.jsonl", "stop-partition");
-  REQUIRE(starts.size() == 1);
-  REQUIRE(stops.size() == 1);
-  REQUIRE(starts[0]["value"]["isolated"].size() == 1);
-  std::string old_leader = starts[0]["value"]["isolated"][0];
-  json leaders = stops[0]["value"]["primaries_before_heal"];
+  FaultAction partition = one_action(r, "partition");
+  REQUIRE(partition.start["isolated"].size() == 1);
+  std::string old_leader = partition.start["isolated"][0];
+  json leaders = partition.stop["primaries_before_heal"];
   INFO("old leader " << old_leader << ", leaders before heal " << leaders.dump());
   REQUIRE(leaders.size() == 1);
   CHECK(leaders[0] != old_leader);
@@ -150,7 +142,5 @@ TEST_CASE("nemesis: clock faults on etcd are recorded as not effective, and the 
   CHECK(r.output.exit_code == 0);
   CHECK(r.output.text.find("clock faults not effective on etcd") != std::string::npos);
   CHECK(r.results["limitations"]["clock"].get<std::string>().find("not effective") != std::string::npos);
-  auto bumps = nemesis_infos(r.dir / "history.jsonl", "start-clock");
-  REQUIRE(bumps.size() == 1);
-  CHECK(bumps[0]["value"]["effective"] == false);
+  CHECK(one_action(r, "clock").start["effective"] == false);
 }

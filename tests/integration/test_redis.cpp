@@ -38,17 +38,14 @@ TEST_CASE("redis: cutting off the master loses acknowledged adds (examples/redis
   CHECK(details["lost_count"].get<int>() > 0);
   CHECK(details["ok"].get<int>() > 0);
   CHECK(r.output.text.find("acknowledged adds lost") != std::string::npos);
-  auto starts = nemesis_infos(r.dir / "history.jsonl", "start-partition");
-  auto stops = nemesis_infos(r.dir / "history.jsonl", "stop-partition");
-  REQUIRE(starts.size() == 1);
-  REQUIRE(stops.size() == 1);
-  std::string old_master = starts[0]["value"]["isolated"][0];
-  json before_heal = stops[0]["value"]["primaries_before_heal"];
+  FaultAction partition = one_action(r, "partition");
+  std::string old_master = partition.start["isolated"][0];
+  json before_heal = partition.stop["primaries_before_heal"];
   INFO("old master " << old_master << ", Sentinels' master before heal " << before_heal.dump());
   CHECK(before_heal.size() == 1);
   CHECK(before_heal[0] != old_master);  // a failover happened
   require_no_leftovers(rules_before, r.dir, dir.path());
-  CHECK(redis_servers().empty());
+  CHECK(redis_servers(dir.path()).empty());
 }
 
 TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME, reset brings it back") {
@@ -70,7 +67,7 @@ TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME, reset brings
   CHECK(bumps[1]["value"]["measured_ms"]["n3"].get<double>() == Approx(-1500).margin(250));
   CHECK(resets[0]["value"]["measured_ms"]["n2"].get<double>() == Approx(0).margin(250));
   require_no_leftovers(rules_before, r.dir, dir.path());
-  CHECK(redis_servers().empty());
+  CHECK(redis_servers(dir.path()).empty());
 }
 
 TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica") {
@@ -80,18 +77,15 @@ TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica"
       "{ timeline: [ {at_s: 2, fault: kill, nodes: primaries, duration_s: 6} ] }", 12));
   INFO(r.output.text);
   CHECK((r.output.exit_code == 0 || r.output.exit_code == 1));  // async replication may lose adds
-  auto kills = nemesis_infos(r.dir / "history.jsonl", "start-kill");
-  auto restarts = nemesis_infos(r.dir / "history.jsonl", "stop-kill");
-  REQUIRE(kills.size() == 1);
-  REQUIRE(restarts.size() == 1);
-  std::string old_master = kills[0]["value"]["nodes"][0];
-  CHECK(restarts[0]["value"]["restarted"][old_master].size() == 1);
+  FaultAction kill = one_action(r, "kill");
+  std::string old_master = kill.start["nodes"][0];
+  CHECK(kill.stop["restarted"][old_master].size() == 1);
   // The final phase waits until every node replicates from one master: the old one rejoined.
   CHECK(r.results["recovery_problem"] == "");
   std::string log = slurp(r.dir / "nodes" / old_master / "redis.log");
   CHECK(log.find("MASTER <-> REPLICA sync") != std::string::npos);
   require_no_leftovers(rules_before, r.dir, dir.path());
-  CHECK(redis_servers().empty());
+  CHECK(redis_servers(dir.path()).empty());
 }
 
 TEST_CASE("redis: the lock example is caught with two holders at once (examples/redis-lock.yaml)") {
@@ -103,7 +97,7 @@ TEST_CASE("redis: the lock example is caught with two holders at once (examples/
   CHECK(r.output.exit_code == 1);
   CHECK(r.results["checks"][0]["model"] == "mutex");
   require_no_leftovers(rules_before, r.dir, dir.path());
-  CHECK(redis_servers().empty());
+  CHECK(redis_servers(dir.path()).empty());
 }
 
 TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew, clean leaves nothing behind") {
@@ -121,21 +115,18 @@ TEST_CASE("redis: SIGKILL of the harness mid-pause and mid-skew, clean leaves no
            !nemesis_infos(history_path, "start-pause").empty() &&
            !nemesis_infos(history_path, "start-clock").empty();
   }));
-  std::string offset_files;
-  for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
-    if (e.path().extension() == ".clock") offset_files += e.path().string() + "\n";
-  CHECK(!offset_files.empty());
+  std::string id = run_id_of(store / "latest");
+  CHECK(std::filesystem::exists("/run/faultline/" + id + "-n2.clock"));
+  CHECK(!redis_servers(dir.path()).empty());  // the check below can see them
   ::kill(harness.id(), SIGKILL);
   harness.wait();
-  CHECK(eventually(10s, [] { return redis_servers().empty(); }));  // paused ones too
+  CHECK(eventually(10s, [&] { return redis_servers(dir.path()).empty(); }));  // paused ones too
   CHECK(read_history(history_path).size() > 10);
   Output clean = run_faultline({"clean"});
   INFO(clean.text);
   CHECK(clean.exit_code == 0);
   CHECK(clean.text.find(".clock") != std::string::npos);
-  for (const auto& e : std::filesystem::directory_iterator("/run/faultline"))
-    CHECK(e.path().extension() != ".clock");
-  CHECK(redis_servers().empty());
+  CHECK(redis_servers(dir.path()).empty());
   require_no_leftovers(rules_before, store / "latest", dir.path());
-  CHECK(redis_servers().empty());
+  CHECK(redis_servers(dir.path()).empty());
 }

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "harness/spec.h"
+#include "tests/unit/spec_errors.h"
 
 using namespace faultline;
+using faultline::testing::error_of;
 
 namespace {
 
@@ -31,14 +33,6 @@ std::string spec(const std::string& system, const std::string& nemesis) {
          "nemesis:\n" + nemesis + "time_limit_s: 20\nseed: 1\n";
 }
 
-std::string error_of(const std::string& yaml) {
-  try {
-    load_test_text(yaml, "spec.yaml");
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include "harness/spec.h"
+#include "tests/unit/spec_errors.h"
 
 using namespace faultline;
+using faultline::testing::error_of;
 
 namespace {
 
@@ -15,15 +17,6 @@ time_limit_s: 20
 seed: 7
 )";
 
-// The error message load_test_text throws for `yaml`, or "" if it loads.
-std::string error_of(const std::string& yaml) {
-  try {
-    load_test_text(yaml, "spec.yaml");
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
