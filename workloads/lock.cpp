@@ -7,7 +7,7 @@
 // Spec options (workload:): key (default "lock"), ttl_ms (default 5000), claim (mutex).
 // A ttl shorter than a holder keeps the lock is a lease that can expire under a live holder:
 // keep it well above the time between a worker's ops (concurrency / rate_per_s).
-#include "checker/linear/linearizability.h"
+#include "workloads/linear_check.h"
 #include "workloads/workload.h"
 
 namespace faultline {
@@ -34,10 +34,7 @@ class LockWorkload final : public Workload {
 
   std::vector<checker::CheckResult> check(const History& history,
                                           const CheckLimits& limits) const override {
-    checker::LinearOptions options;
-    options.model = "mutex";
-    options.time_limit_s = limits.time_limit_s;
-    return {checker::check_linearizable(history, options)};
+    return check_linearizable_as(history, "mutex", limits);
   }
 
   std::string guarantee() const override { return "mutual exclusion (linearizable mutex)"; }

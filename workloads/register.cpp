@@ -5,7 +5,7 @@
 // 0..values-1, default 5; few values make cas succeed often), claim (linearizable).
 #include <atomic>
 
-#include "checker/linear/linearizability.h"
+#include "workloads/linear_check.h"
 #include "workloads/workload.h"
 
 namespace faultline {
@@ -43,10 +43,7 @@ class RegisterWorkload final : public Workload {
 
   std::vector<checker::CheckResult> check(const History& history,
                                           const CheckLimits& limits) const override {
-    checker::LinearOptions options;
-    options.model = "cas-register";
-    options.time_limit_s = limits.time_limit_s;
-    return {checker::check_linearizable(history, options)};
+    return check_linearizable_as(history, "cas-register", limits);
   }
 
   std::string guarantee() const override { return "linearizable register (per key)"; }
