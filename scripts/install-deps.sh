@@ -23,5 +23,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "faultline: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Servers faultline tests (etcd, PostgreSQL, Redis) are started by faultline inside its own
+# namespaces; keep their packages from starting host-wide services at install (Debian's
+# policy-rc.d mechanism), unless the host already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
