@@ -126,7 +126,8 @@ class Run {
   void write_spec() {
     YAML::Emitter out;
     out << test_.resolved;
-    write_file(outcome_.run_dir / "spec.yaml", std::string(out.c_str()) + "\n");
+    spec_text_ = std::string(out.c_str()) + "\n";
+    write_file(outcome_.run_dir / "spec.yaml", spec_text_);
   }
 
   Op record(Op op) {
@@ -418,7 +419,9 @@ class Run {
     for (const auto& c : checks)
       announce(c.checker + " (" + c.model + "): " + std::string(checker::to_string(c.verdict)) +
                " in " + std::to_string(c.check_time_s) + " s — " + c.summary);
-    announce(report::write_run_reports_line(outcome_.run_dir));
+    // The reports get the history already in memory rather than parsing the file again.
+    announce(report::write_run_reports_line(
+        report::RunData{outcome_.run_dir, spec_text_, std::move(results), std::move(history)}));
   }
 
   Test& test_;
@@ -426,6 +429,7 @@ class Run {
   RunOptions options_;
   RunOutcome outcome_;
   std::string run_id_;  // names the run's namespaces, links and journal
+  std::string spec_text_;  // spec.yaml as written
   std::unique_ptr<NodeControl> cluster_;
   std::unique_ptr<HistoryWriter> writer_;
   Clock::time_point test_start_;

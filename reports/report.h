@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "reports/analysis.h"
+
 namespace faultline::report {
 
 // Reads the run folder and writes report.html, summary.md and junit.xml into it. Returns the
 // paths written. Throws HistoryError (bad history) or std::runtime_error (no results.json, or a
 // file cannot be written).
 std::vector<std::filesystem::path> write_run_reports(const std::filesystem::path& run_dir);
+// The same from a run already in memory (the runner holds its history: no second read).
+std::vector<std::filesystem::path> write_run_reports(const RunData& run);
 
 }  // namespace faultline::report
 
@@ -21,5 +25,6 @@ namespace faultline::report {
 // summary.md, junit.xml"), or why they could not be written. Never throws: a report problem
 // must not change a run's verdict.
 std::string write_run_reports_line(const std::filesystem::path& run_dir) noexcept;
+std::string write_run_reports_line(const RunData& run) noexcept;
 
 }  // namespace faultline::report
