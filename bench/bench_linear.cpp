@@ -1,7 +1,7 @@
 // Linearizability checker figures: printed, not asserted. See bench/README.md.
 //
 //   bench_linear                       all suites below
-//   bench_linear typical|hard|kv|scale one suite
+//   bench_linear typical|hard|kv|scale|unique one suite
 //   bench_linear corpus DIR            time every history of a Knossos corpus (DIR/data/...)
 //   bench_linear check FILE [MODEL] [--knossos]   check one history file, print the result JSON
 //                                      (--knossos: initial value 0, nil reads match any value)
@@ -176,6 +176,42 @@ void scale() {
       for (std::size_t ops : {1'000ul, 10'000ul, 100'000ul, 1'000'000ul}) scale_row(ops, processes, info);
 }
 
+// Registers whose writes are all unique (no cas), where the zones decide in O(n log n): the
+// same histories checked as "register" (zones) and as "cas-register" (the search), 10 s each.
+void unique_row(std::size_t ops, unsigned processes, const char* model) {
+  std::fflush(stdout);
+  pid_t child = fork();
+  if (child != 0) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    return;
+  }
+  GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .info_probability = 0.01,
+                      .unique_writes = true};
+  History history = generate_register_history(gen);
+  std::snprintf(g_row_prefix, sizeof g_row_prefix, "| %8zu | %4u | %-12s | unknown: ", ops, processes, model);
+  std::signal(SIGPROF, out_of_time);
+  itimerval limit{};
+  limit.it_value.tv_sec = 10;
+  setitimer(ITIMER_PROF, &limit, nullptr);
+  LinearOptions options;
+  options.model = model;
+  Timed timed = timed_check(history, options);
+  std::printf("| %8zu | %4u | %-12s | %-8s | %10.1f | %10llu | %6ld |\n", ops, processes, model,
+              std::string(to_string(timed.result.verdict)).c_str(), timed.cpu_s * 1e3,
+              static_cast<unsigned long long>(timed.result.details["states_explored"].get<std::uint64_t>()),
+              peak_rss_mib());
+  std::fflush(stdout);
+  _exit(0);
+}
+
+void unique() {
+  std::printf("| ops | clients | model | verdict | check CPU (ms) | states | peak RSS (MiB) |\n");
+  std::printf("|---:|---:|---|---|---:|---:|---:|\n");
+  for (std::size_t ops : {10'000ul, 100'000ul, 1'000'000ul})
+    for (const char* model : {"register", "cas-register"}) unique_row(ops, 100, model);
+}
+
 // Every history under DIR/data (Knossos' corpus), cas-register or as its folder says.
 void corpus(const std::filesystem::path& dir) {
   double total_s = 0, worst_s = 0;
@@ -228,5 +264,6 @@ int main(int argc, char** argv) {
   if (suite == "all" || suite == "hard") hard();
   if (suite == "all" || suite == "kv") kv();
   if (suite == "all" || suite == "scale") scale();
+  if (suite == "all" || suite == "unique") unique();
   return 0;
 }

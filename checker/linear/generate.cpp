@@ -63,12 +63,12 @@ class Simulation {
     op.process = process;
     op.key = options_.keys > 1 ? "k" + std::to_string(uniform(options_.keys)) : "";
     double kind = std::uniform_real_distribution<double>(0, 1)(rng_);
-    double write_fraction = (1 - options_.read_fraction) / 2;
+    double write_fraction = options_.unique_writes ? 1 - options_.read_fraction : (1 - options_.read_fraction) / 2;
     if (kind < options_.read_fraction) {
       op.f = "read";
     } else if (kind < options_.read_fraction + write_fraction) {
       op.f = "write";
-      op.value = uniform(options_.values);
+      op.value = options_.unique_writes ? nlohmann::json(++writes_) : nlohmann::json(uniform(options_.values));
     } else {
       op.f = "cas";
       op.value = {uniform(options_.values), uniform(options_.values)};
@@ -104,6 +104,7 @@ class Simulation {
   std::vector<std::optional<Pending>> clients_;
   std::vector<std::int64_t> process_of_;
   std::vector<Pending> late_;
+  std::int64_t writes_ = 0;
   std::map<std::string, nlohmann::json> registers_;
   History history_;
 };

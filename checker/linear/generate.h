@@ -17,6 +17,7 @@ struct GenerateOptions {
   unsigned values = 5;            // values written are 0 .. values - 1
   double info_probability = 0;    // an op ends info (timed out); it may then take effect later
   double read_fraction = 0.5;     // the rest is split evenly between write and cas
+  bool unique_writes = false;     // no cas, and every write a fresh value 1, 2, ... (values unused)
 };
 
 // Appends an op with the next index, and time_ns = 1 µs per position.

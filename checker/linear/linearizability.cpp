@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -154,6 +155,7 @@ struct KeyResult {
   double time_s = 0;
   std::size_t deepest = 0;  // ops in the longest linearizable prefix met at a dead end
   std::optional<Failure> failure;
+  const char* method = "search";  // or "zones" (unique-writes registers), "direct" (no search)
 };
 
 KeyResult search_object(const Object& object, const ModelKind& kind, const LinearOptions& options,
@@ -170,7 +172,7 @@ KeyResult search_object(const Object& object, const ModelKind& kind, const Linea
     sources.push_back(&op);
   }
   SearchResult found = search(ops, *model, budget);
-  KeyResult result{found.verdict, ops.size(), found.states, 0, found.longest_prefix.size(), std::nullopt};
+  KeyResult result{found.verdict, ops.size(), found.states, 0, found.longest_prefix.size(), std::nullopt, "search"};
   if (found.verdict == Verdict::invalid) {
     result.failure = explain_search(ops, sources, found, object.key.empty() ? "the object" : object.key, *model);
   }
@@ -181,13 +183,23 @@ KeyResult check_object(const Object& object, const ModelKind& kind, const Linear
                        Budget& budget) {
   Clock::time_point start = Clock::now();
   KeyResult result;
-  if (kind.direct != nullptr) {
-    DirectOutcome outcome = kind.direct(object.ops, options);
+  std::optional<DirectOutcome> fast;
+  if (kind.fast != nullptr) fast = kind.fast(object.ops, options);
+  if (kind.direct != nullptr || (fast && fast->verdict == Verdict::valid)) {
+    DirectOutcome outcome = fast ? *fast : kind.direct(object.ops, options);
     result.verdict = outcome.verdict;
     result.ops_checked = object.ops.size();
+    result.method = fast ? "zones" : "direct";
     if (outcome.verdict == Verdict::invalid) result.failure = explain_direct(outcome);
   } else {
     result = search_object(object, kind, options, budget);
+    // The fast check proved it invalid: the search may only fail to explain it within budget.
+    assert(!fast || result.verdict != Verdict::valid);
+    if (fast && result.verdict == Verdict::unknown) {
+      result.verdict = Verdict::invalid;
+      result.method = "zones";
+      result.failure = explain_direct(*fast);
+    }
   }
   result.time_s = seconds_since(start);
   return result;
@@ -259,7 +271,8 @@ CheckResult combine(const std::vector<Object>& objects, const std::vector<KeyRes
     ops += result.ops_checked;
     states += result.states;
     per_key.push_back({{"key", objects[i].key}, {"verdict", to_string(result.verdict)},
-                       {"ops", result.ops_checked}, {"states", result.states}, {"time_s", result.time_s}});
+                       {"ops", result.ops_checked}, {"states", result.states}, {"time_s", result.time_s},
+                       {"method", result.method}});
     if (result.verdict == Verdict::unknown) {
       per_key.back()["longest_prefix_length"] = result.deepest;  // how far the search got
       unknown_keys.push_back(objects[i].key);

@@ -66,7 +66,7 @@ State StateTable::intern(std::vector<std::uint32_t> items) {
 std::span<const ModelKind> model_kinds() {
   // kv is cas-register per key: every model is split per key when ops carry one.
   static const std::array<ModelKind, 9> kinds{{
-      {"register", make_register, nullptr},
+      {"register", make_register, nullptr, check_register_unique_writes},
       {"cas-register", make_cas_register, nullptr},
       {"multi-register", make_multi_register, nullptr},
       {"kv", make_cas_register, nullptr},

@@ -109,12 +109,16 @@ struct DirectOutcome {
 
 using ModelFactory = std::unique_ptr<Model> (*)(const LinearOptions& options);
 using DirectCheck = DirectOutcome (*)(std::span<const ObjectOp> ops, const LinearOptions& options);
+// A polynomial check for the histories it applies to; nullopt when it does not apply.
+using FastCheck = std::optional<DirectOutcome> (*)(std::span<const ObjectOp> ops, const LinearOptions& options);
 
-// Exactly one of make and direct is set.
+// Exactly one of make and direct is set. fast, if set, goes with make: its verdict stands, and
+// on invalid the search still runs for the fuller explanation while its budget lasts.
 struct ModelKind {
   std::string_view name;
   ModelFactory make = nullptr;
   DirectCheck direct = nullptr;
+  FastCheck fast = nullptr;
 };
 
 std::span<const ModelKind> model_kinds();

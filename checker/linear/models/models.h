@@ -7,6 +7,8 @@ namespace faultline::checker::linear {
 
 std::unique_ptr<Model> make_register(const LinearOptions& options);      // register.cpp
 std::unique_ptr<Model> make_cas_register(const LinearOptions& options);  // register.cpp
+std::optional<DirectOutcome> check_register_unique_writes(std::span<const ObjectOp> ops,
+                                                          const LinearOptions& options);  // register.cpp
 std::unique_ptr<Model> make_multi_register(const LinearOptions& options);
 std::unique_ptr<Model> make_set(const LinearOptions& options);
 std::unique_ptr<Model> make_fifo_queue(const LinearOptions& options);

@@ -3,6 +3,10 @@
 // The state is the interned value itself (0: absent). A failed cas never reaches the model; an
 // info cas whose compare does not match simply cannot be placed there, which the search treats
 // as "did not take effect at that point".
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+
 #include "checker/linear/models/models.h"
 
 namespace faultline::checker::linear {
@@ -68,7 +72,148 @@ class RegisterModel final : public Model {
   std::uint32_t initial_;
 };
 
+// Gibbons and Korach's zones ("Testing shared memories", SIAM J. Comput. 1997): with unique
+// writes, a read names the write it saw, so the ops of one value (its cluster: the write and its
+// reads) must be linearized back to back, write first. A cluster whose earliest completion comes
+// before its latest invocation must span [that completion, that invocation] (a forward zone);
+// otherwise it can sit at any instant of [latest invocation, earliest completion] (a backward
+// zone). The history is linearizable iff no read completes before its write is invoked, no two
+// forward zones overlap and no backward zone lies inside a forward zone. Times are history
+// positions (distinct); the initial value is a write before everything.
+using Time = std::int64_t;
+constexpr Time kForever = std::numeric_limits<Time>::max();  // an info write never completes
+
+struct Cluster {
+  const ObjectOp* write = nullptr;  // null: the initial value
+  std::vector<const ObjectOp*> reads;
+  Time write_start = -1;
+  Time min_end = kForever, max_start = -1;  // over the write and the reads
+  const ObjectOp* min_end_op = nullptr;      // the op that completes first
+  const ObjectOp* max_start_op = nullptr;    // the op invoked last
+};
+
+Time start_of(const ObjectOp& op) { return static_cast<Time>(op.invoke_pos); }
+Time end_of(const ObjectOp& op) { return op.is_ok() ? static_cast<Time>(op.complete_pos) : kForever; }
+
+void add_to(Cluster& cluster, const ObjectOp& op) {
+  if (end_of(op) < cluster.min_end) {
+    cluster.min_end = end_of(op);
+    cluster.min_end_op = &op;
+  }
+  if (start_of(op) > cluster.max_start) {
+    cluster.max_start = start_of(op);
+    cluster.max_start_op = &op;
+  }
+}
+
+std::vector<const ObjectOp*> cluster_ops(const Cluster& cluster) {
+  std::vector<const ObjectOp*> ops;
+  if (cluster.write != nullptr) ops.push_back(cluster.write);
+  ops.insert(ops.end(), cluster.reads.begin(), cluster.reads.end());
+  return ops;
+}
+
+std::string value_text(const nlohmann::json& value) { return value.is_null() ? "absent" : value.dump(); }
+
+DirectOutcome invalid(std::string reason, std::vector<const ObjectOp*> involved) {
+  return {Verdict::invalid, std::move(reason), std::move(involved)};
+}
+
 }  // namespace
+
+std::optional<DirectOutcome> check_register_unique_writes(std::span<const ObjectOp> ops,
+                                                          const LinearOptions& options) {
+  std::unordered_map<std::string, std::size_t> cluster_of;  // value (compact dump) -> cluster
+  std::vector<Cluster> clusters(1);                        // clusters[0]: the initial value
+  cluster_of.emplace(options.initial_value.dump(), 0);
+  for (const ObjectOp& op : ops) {
+    if (op.invoke->f != "write") continue;
+    if (op.input().is_null() || !cluster_of.emplace(op.input().dump(), clusters.size()).second)
+      return std::nullopt;  // a value written twice (or the initial one): zones do not apply
+    Cluster& cluster = clusters.emplace_back();
+    cluster.write = &op;
+    cluster.write_start = start_of(op);
+  }
+  for (const ObjectOp& op : ops) {
+    const std::string& f = op.invoke->f;
+    if (f == "write") continue;
+    if (f != "read") return std::nullopt;  // the search names the bad op
+    if (!op.is_ok() || (op.output().is_null() && options.nil_read_matches_any)) continue;
+    auto it = cluster_of.find(op.output().dump());
+    if (it == cluster_of.end()) {
+      return invalid("read returning " + value_text(op.output()) + " (" + op.describe() +
+                         ") cannot take effect: no op wrote that value",
+                     {&op});
+    }
+    Cluster& cluster = clusters[it->second];
+    if (cluster.write != nullptr && end_of(op) < cluster.write_start) {
+      return invalid("read returning " + value_text(op.output()) + " (" + op.describe() +
+                         ") completed before the write of that value (" + cluster.write->describe() +
+                         ") was invoked",
+                     {cluster.write, &op});
+    }
+    cluster.reads.push_back(&op);
+  }
+  struct Zone {
+    Time low, high;
+    std::size_t cluster;
+  };
+  std::vector<Zone> forward, backward;
+  for (std::size_t i = 0; i < clusters.size(); ++i) {
+    Cluster& cluster = clusters[i];
+    if (cluster.write == nullptr && cluster.reads.empty()) continue;  // nobody saw the initial value
+    if (cluster.write == nullptr) {
+      cluster.min_end = -1;  // the initial "write" completes before everything
+    } else {
+      if (!cluster.write->is_ok() && cluster.reads.empty()) continue;  // an info write that never showed
+      add_to(cluster, *cluster.write);
+    }
+    for (const ObjectOp* read : cluster.reads) add_to(cluster, *read);
+    if (cluster.min_end < cluster.max_start) forward.push_back({cluster.min_end, cluster.max_start, i});
+    else backward.push_back({cluster.max_start, cluster.min_end, i});
+  }
+  auto value_of = [&](const Zone& zone) {
+    const Cluster& cluster = clusters[zone.cluster];
+    return cluster.write == nullptr ? value_text(options.initial_value) : cluster.write->input().dump();
+  };
+  auto span_text = [&](const Zone& zone) {
+    const Cluster& cluster = clusters[zone.cluster];
+    std::string text = "the ops of " + value_of(zone) + " must span from before ";
+    text += cluster.min_end_op != nullptr ? cluster.min_end_op->describe() + " completed" : "the first op";
+    return text + " to after " + cluster.max_start_op->describe() + " was invoked";
+  };
+  auto involved = [&](const Zone& a, const Zone& b) {
+    std::vector<const ObjectOp*> both = cluster_ops(clusters[a.cluster]);
+    std::vector<const ObjectOp*> other = cluster_ops(clusters[b.cluster]);
+    both.insert(both.end(), other.begin(), other.end());
+    return both;
+  };
+  auto by_low = [](const Zone& a, const Zone& b) { return a.low < b.low; };
+  std::sort(forward.begin(), forward.end(), by_low);
+  for (std::size_t i = 1; i < forward.size(); ++i) {
+    if (forward[i].low < forward[i - 1].high) {
+      return invalid("the values " + value_of(forward[i - 1]) + " and " + value_of(forward[i]) +
+                         " overlap: " + span_text(forward[i - 1]) + ", and " + span_text(forward[i]) +
+                         "; one value's write would have to fall between the other's write and reads",
+                     involved(forward[i - 1], forward[i]));
+    }
+  }
+  for (const Zone& zone : backward) {
+    // The forward zone starting last before this one: the only one that can contain it, since
+    // forward zones are disjoint.
+    auto after = std::upper_bound(forward.begin(), forward.end(), zone, by_low);
+    if (after == forward.begin()) continue;
+    const Zone& outer = *std::prev(after);
+    if (zone.high < outer.high) {
+      const Cluster& cluster = clusters[zone.cluster];
+      return invalid("the ops of " + value_of(zone) + " (" + std::to_string(cluster_ops(cluster).size()) +
+                         ") all run within the span of " + value_of(outer) + ": " + span_text(outer) +
+                         ", so " + value_of(zone) + " would overwrite " + value_of(outer) + " before its last read",
+                     involved(outer, zone));
+    }
+  }
+  return DirectOutcome{};
+}
 
 std::unique_ptr<Model> make_register(const LinearOptions& options) {
   return std::make_unique<RegisterModel>(options, /*allow_cas=*/false);
