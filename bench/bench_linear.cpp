@@ -3,6 +3,7 @@
 //   bench_linear                       all suites below
 //   bench_linear typical|hard|kv|scale|unique one suite
 //   bench_linear corpus DIR            time every history of a Knossos corpus (DIR/data/...)
+//   bench_linear files DIR [MODEL]     time every history file in DIR, cold and warm
 //   bench_linear check FILE [MODEL] [--knossos]   check one history file, print the result JSON
 //                                      (--knossos: initial value 0, nil reads match any value)
 #include <sys/resource.h>
@@ -236,6 +237,46 @@ void corpus(const std::filesystem::path& dir) {
               worst_s * 1e3, worst.c_str());
 }
 
+// Every history file in DIR (.jsonl, .json, .edn), checked with MODEL the way Go's testing.B
+// times Porcupine: the first check (cold), then the mean over at least 20 more and 0.5 s (warm).
+// For a head-to-head on Porcupine's own test data converted to JSONL (bench/README.md).
+void files(const std::filesystem::path& dir, const std::string& model) {
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string ext = entry.path().extension().string();
+    if (ext == ".jsonl" || ext == ".json" || ext == ".edn") paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<double> cold_us, warm_us;
+  int invalid = 0;
+  std::string slowest;
+  LinearOptions options;
+  options.model = model;
+  options.threads = 1;
+  for (const auto& path : paths) {
+    History history = read_history(path);
+    Timed cold = timed_check(history, options);
+    invalid += cold.result.verdict == Verdict::invalid;
+    int runs = 0;
+    double start_s = cpu_s();
+    while (runs < 20 || cpu_s() - start_s < 0.5) {
+      check_linearizable(history, options);
+      ++runs;
+    }
+    cold_us.push_back(cold.cpu_s * 1e6);
+    warm_us.push_back((cpu_s() - start_s) / runs * 1e6);
+    if (warm_us.back() == *std::max_element(warm_us.begin(), warm_us.end())) slowest = path.filename().string();
+    std::printf("%-24s %-8s cold %9.1f us  warm %9.1f us\n", path.filename().c_str(),
+                std::string(to_string(cold.result.verdict)).c_str(), cold_us.back(), warm_us.back());
+  }
+  if (paths.empty()) return;
+  std::printf("files: %zu histories (%d invalid), %s: warm median %.1f us, max %.1f us (%s), total %.2f ms; "
+              "cold median %.1f us, max %.1f us, total %.2f ms\n",
+              paths.size(), invalid, model.c_str(), median(warm_us), *std::max_element(warm_us.begin(), warm_us.end()),
+              slowest.c_str(), std::accumulate(warm_us.begin(), warm_us.end(), 0.0) / 1e3, median(cold_us),
+              *std::max_element(cold_us.begin(), cold_us.end()), std::accumulate(cold_us.begin(), cold_us.end(), 0.0) / 1e3);
+}
+
 int check_file(int argc, char** argv) {
   LinearOptions options;
   for (int i = 3; i < argc; ++i) {
@@ -256,6 +297,10 @@ int check_file(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::string suite = argc > 1 ? argv[1] : "all";
   if (suite == "check" && argc > 2) return check_file(argc, argv);
+  if (suite == "files" && argc > 2) {
+    files(argv[2], argc > 3 ? argv[3] : "cas-register");
+    return 0;
+  }
   if (suite == "corpus" && argc > 2) {
     corpus(argv[2]);
     return 0;
