@@ -140,9 +140,12 @@ void out_of_time(int) {
   _exit(0);
 }
 
-// One row of the scaling table, in a child process so that its peak RSS is its own. The limit
-// is 10 s of CPU time (an ITIMER_PROF), not wall time: the machine is shared.
-void scale_row(std::size_t ops, unsigned processes, double info_probability) {
+// Runs one table row in a child process, so that its peak RSS is its own. The row's check is
+// cut off after 10 s of CPU time (an ITIMER_PROF, not wall time: the machine is shared); then
+// out_of_time prints `prefix` and the rest of the row. `row` builds its history, then calls
+// the armed limit before checking.
+template <typename Row>
+void in_child(Row row) {
   std::fflush(stdout);
   pid_t child = fork();
   if (child != 0) {
@@ -150,23 +153,38 @@ void scale_row(std::size_t ops, unsigned processes, double info_probability) {
     waitpid(child, &status, 0);
     return;
   }
-  GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .values = 5,
-                      .info_probability = info_probability};
-  History history = generate_register_history(gen);
-  long history_mib = peak_rss_mib();
-  std::snprintf(g_row_prefix, sizeof g_row_prefix, "| %8zu | %4u | %4.0f%% | %6ld | unknown: ", ops, processes,
-                info_probability * 100, history_mib);
-  std::signal(SIGPROF, out_of_time);
-  itimerval limit{};
-  limit.it_value.tv_sec = 10;
-  setitimer(ITIMER_PROF, &limit, nullptr);
-  Timed timed = timed_check(history);
-  std::printf("| %8zu | %4u | %4.0f%% | %6ld | %-8s | %10.1f | %10llu | %6ld |\n", ops, processes,
-              info_probability * 100, history_mib, std::string(to_string(timed.result.verdict)).c_str(),
-              timed.cpu_s * 1e3, static_cast<unsigned long long>(timed.result.details["states_explored"].get<std::uint64_t>()),
-              peak_rss_mib());
+  row([](const std::string& prefix) {
+    std::snprintf(g_row_prefix, sizeof g_row_prefix, "%s", prefix.c_str());
+    std::signal(SIGPROF, out_of_time);
+    itimerval limit{};
+    limit.it_value.tv_sec = 10;
+    setitimer(ITIMER_PROF, &limit, nullptr);
+  });
   std::fflush(stdout);
   _exit(0);
+}
+
+std::string format(const char* pattern, auto... args) {
+  char text[256];
+  std::snprintf(text, sizeof text, pattern, args...);
+  return text;
+}
+
+unsigned long long states_of(const Timed& timed) {
+  return timed.result.details["states_explored"].get<std::uint64_t>();
+}
+
+void scale_row(std::size_t ops, unsigned processes, double info_probability) {
+  in_child([&](auto arm_limit) {
+    GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .values = 5,
+                        .info_probability = info_probability};
+    History history = generate_register_history(gen);
+    std::string row = format("| %8zu | %4u | %4.0f%% | %6ld | ", ops, processes, info_probability * 100, peak_rss_mib());
+    arm_limit(row + "unknown: ");
+    Timed timed = timed_check(history);
+    std::printf("%s%-8s | %10.1f | %10llu | %6ld |\n", row.c_str(), std::string(to_string(timed.result.verdict)).c_str(),
+                timed.cpu_s * 1e3, states_of(timed), peak_rss_mib());
+  });
 }
 
 void scale() {
@@ -178,32 +196,20 @@ void scale() {
 }
 
 // Registers whose writes are all unique (no cas), where the zones decide in O(n log n): the
-// same histories checked as "register" (zones) and as "cas-register" (the search), 10 s each.
+// same histories checked as "register" (zones) and as "cas-register" (the search).
 void unique_row(std::size_t ops, unsigned processes, const char* model) {
-  std::fflush(stdout);
-  pid_t child = fork();
-  if (child != 0) {
-    int status = 0;
-    waitpid(child, &status, 0);
-    return;
-  }
-  GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .info_probability = 0.01,
-                      .unique_writes = true};
-  History history = generate_register_history(gen);
-  std::snprintf(g_row_prefix, sizeof g_row_prefix, "| %8zu | %4u | %-12s | unknown: ", ops, processes, model);
-  std::signal(SIGPROF, out_of_time);
-  itimerval limit{};
-  limit.it_value.tv_sec = 10;
-  setitimer(ITIMER_PROF, &limit, nullptr);
-  LinearOptions options;
-  options.model = model;
-  Timed timed = timed_check(history, options);
-  std::printf("| %8zu | %4u | %-12s | %-8s | %10.1f | %10llu | %6ld |\n", ops, processes, model,
-              std::string(to_string(timed.result.verdict)).c_str(), timed.cpu_s * 1e3,
-              static_cast<unsigned long long>(timed.result.details["states_explored"].get<std::uint64_t>()),
-              peak_rss_mib());
-  std::fflush(stdout);
-  _exit(0);
+  in_child([&](auto arm_limit) {
+    GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .info_probability = 0.01,
+                        .unique_writes = true};
+    History history = generate_register_history(gen);
+    std::string row = format("| %8zu | %4u | %-12s | ", ops, processes, model);
+    arm_limit(row + "unknown: ");
+    LinearOptions options;
+    options.model = model;
+    Timed timed = timed_check(history, options);
+    std::printf("%s%-8s | %10.1f | %10llu | %6ld |\n", row.c_str(), std::string(to_string(timed.result.verdict)).c_str(),
+                timed.cpu_s * 1e3, states_of(timed), peak_rss_mib());
+  });
 }
 
 void unique() {
