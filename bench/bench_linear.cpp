@@ -256,6 +256,7 @@ void files(const std::filesystem::path& dir, const std::string& model) {
   std::vector<double> cold_us, warm_us;
   int invalid = 0;
   std::string slowest;
+  double slowest_us = 0;
   LinearOptions options;
   options.model = model;
   options.threads = 1;
@@ -271,15 +272,14 @@ void files(const std::filesystem::path& dir, const std::string& model) {
     }
     cold_us.push_back(cold.cpu_s * 1e6);
     warm_us.push_back((cpu_s() - start_s) / runs * 1e6);
-    if (warm_us.back() == *std::max_element(warm_us.begin(), warm_us.end())) slowest = path.filename().string();
+    if (warm_us.back() >= slowest_us) slowest_us = warm_us.back(), slowest = path.filename().string();
     std::printf("%-24s %-8s cold %9.1f us  warm %9.1f us\n", path.filename().c_str(),
                 std::string(to_string(cold.result.verdict)).c_str(), cold_us.back(), warm_us.back());
   }
   if (paths.empty()) return;
   std::printf("files: %zu histories (%d invalid), %s: warm median %.1f us, max %.1f us (%s), total %.2f ms; "
               "cold median %.1f us, max %.1f us, total %.2f ms\n",
-              paths.size(), invalid, model.c_str(), median(warm_us), *std::max_element(warm_us.begin(), warm_us.end()),
-              slowest.c_str(), std::accumulate(warm_us.begin(), warm_us.end(), 0.0) / 1e3, median(cold_us),
+              paths.size(), invalid, model.c_str(), median(warm_us), slowest_us, slowest.c_str(), std::accumulate(warm_us.begin(), warm_us.end(), 0.0) / 1e3, median(cold_us),
               *std::max_element(cold_us.begin(), cold_us.end()), std::accumulate(cold_us.begin(), cold_us.end(), 0.0) / 1e3);
 }
 

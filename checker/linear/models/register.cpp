@@ -5,7 +5,6 @@
 // as "did not take effect at that point".
 #include <algorithm>
 #include <limits>
-#include <unordered_map>
 
 #include "checker/linear/models/models.h"
 
@@ -86,7 +85,6 @@ constexpr Time kForever = std::numeric_limits<Time>::max();  // an info write ne
 struct Cluster {
   const ObjectOp* write = nullptr;  // null: the initial value
   std::vector<const ObjectOp*> reads;
-  Time write_start = -1;
   Time min_end = kForever, max_start = -1;  // over the write and the reads
   const ObjectOp* min_end_op = nullptr;      // the op that completes first
   const ObjectOp* max_start_op = nullptr;    // the op invoked last
@@ -113,8 +111,6 @@ std::vector<const ObjectOp*> cluster_ops(const Cluster& cluster) {
   return ops;
 }
 
-std::string value_text(const nlohmann::json& value) { return value.is_null() ? "absent" : value.dump(); }
-
 DirectOutcome invalid(std::string reason, std::vector<const ObjectOp*> involved) {
   return {Verdict::invalid, std::move(reason), std::move(involved)};
 }
@@ -123,31 +119,40 @@ DirectOutcome invalid(std::string reason, std::vector<const ObjectOp*> involved)
 
 std::optional<DirectOutcome> check_register_unique_writes(std::span<const ObjectOp> ops,
                                                           const LinearOptions& options) {
-  std::unordered_map<std::string, std::size_t> cluster_of;  // value (compact dump) -> cluster
-  std::vector<Cluster> clusters(1);                        // clusters[0]: the initial value
-  cluster_of.emplace(options.initial_value.dump(), 0);
+  ValueTable values;                          // id 0: absent
+  constexpr std::size_t kNoCluster = kNever;
+  std::vector<std::size_t> cluster_of;        // value id -> its cluster
+  std::vector<Cluster> clusters(1);           // clusters[0]: the initial value
+  auto cluster_slot = [&](std::uint32_t id) -> std::size_t& {
+    if (id >= cluster_of.size()) cluster_of.resize(id + 1, kNoCluster);
+    return cluster_of[id];
+  };
+  std::uint32_t initial = values.intern(options.initial_value);
+  cluster_slot(initial) = 0;
   for (const ObjectOp& op : ops) {
     if (op.invoke->f != "write") continue;
-    if (op.input().is_null() || !cluster_of.emplace(op.input().dump(), clusters.size()).second)
+    std::size_t& slot = cluster_slot(values.intern(op.input()));
+    if (op.input().is_null() || slot != kNoCluster)
       return std::nullopt;  // a value written twice (or the initial one): zones do not apply
-    Cluster& cluster = clusters.emplace_back();
-    cluster.write = &op;
-    cluster.write_start = start_of(op);
+    slot = clusters.size();
+    clusters.emplace_back().write = &op;
   }
+  auto value_text = [&](std::uint32_t id) { return id == 0 ? std::string("absent") : values.describe(id); };
   for (const ObjectOp& op : ops) {
     const std::string& f = op.invoke->f;
     if (f == "write") continue;
     if (f != "read") return std::nullopt;  // the search names the bad op
     if (!op.is_ok() || (op.output().is_null() && options.nil_read_matches_any)) continue;
-    auto it = cluster_of.find(op.output().dump());
-    if (it == cluster_of.end()) {
-      return invalid("read returning " + value_text(op.output()) + " (" + op.describe() +
+    std::uint32_t id = values.intern(op.output());
+    std::size_t at = cluster_slot(id);
+    if (at == kNoCluster) {
+      return invalid("read returning " + value_text(id) + " (" + op.describe() +
                          ") cannot take effect: no op wrote that value",
                      {&op});
     }
-    Cluster& cluster = clusters[it->second];
-    if (cluster.write != nullptr && end_of(op) < cluster.write_start) {
-      return invalid("read returning " + value_text(op.output()) + " (" + op.describe() +
+    Cluster& cluster = clusters[at];
+    if (cluster.write != nullptr && end_of(op) < start_of(*cluster.write)) {
+      return invalid("read returning " + value_text(id) + " (" + op.describe() +
                          ") completed before the write of that value (" + cluster.write->describe() +
                          ") was invoked",
                      {cluster.write, &op});
@@ -174,7 +179,7 @@ std::optional<DirectOutcome> check_register_unique_writes(std::span<const Object
   }
   auto value_of = [&](const Zone& zone) {
     const Cluster& cluster = clusters[zone.cluster];
-    return cluster.write == nullptr ? value_text(options.initial_value) : cluster.write->input().dump();
+    return value_text(cluster.write == nullptr ? initial : values.intern(cluster.write->input()));
   };
   auto span_text = [&](const Zone& zone) {
     const Cluster& cluster = clusters[zone.cluster];
