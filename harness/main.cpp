@@ -11,12 +11,12 @@
 
 #include "checker/linear/linearizability.h"
 #include "checker/txn/elle.h"
-#include "harness/log.h"
-#include "harness/node_control.h"
+#include "core/log.h"
+#include "cluster/local_cluster.h"
 #include "harness/runner.h"
 #include "harness/spec.h"
 #include "reports/compare.h"
-#include "reports/recheck.h"
+#include "harness/analyze.h"
 #include "reports/report.h"
 #include "reports/serve.h"
 

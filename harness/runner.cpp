@@ -13,9 +13,10 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/log.h"
-#include "harness/stats.h"
-#include "harness/store.h"
+#include "core/log.h"
+#include "core/stats.h"
+#include "cluster/local_cluster.h"
+#include "core/store.h"
 #include "reports/report.h"
 
 namespace faultline {

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster/local_cluster.h"
 #include "nemesis/nemesis.h"
 
 namespace faultline {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/node_control.h"
-#include "harness/registry.h"
-#include "harness/spec_reader.h"
+#include "core/node_control.h"
+#include "core/registry.h"
+#include "core/spec_reader.h"
 #include "targets/target.h"
 
 namespace faultline {

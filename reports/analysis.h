@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::report {
 

@@ -1,6 +1,6 @@
 #include "reports/report.h"
 
-#include "harness/store.h"
+#include "core/store.h"
 #include "reports/render.h"
 
 namespace faultline::report {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/node_control.h"
+#include "core/node_control.h"
 
 namespace faultline {
 

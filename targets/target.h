@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/history.h"
-#include "harness/node_control.h"
-#include "harness/registry.h"
-#include "harness/spec_reader.h"
+#include "core/history.h"
+#include "core/node_control.h"
+#include "core/registry.h"
+#include "core/spec_reader.h"
 
 namespace faultline {
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "checker/checker.h"
-#include "harness/history.h"
-#include "harness/registry.h"
-#include "harness/spec_reader.h"
+#include "core/history.h"
+#include "core/registry.h"
+#include "core/spec_reader.h"
 
 namespace faultline {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::checker::linear {
 

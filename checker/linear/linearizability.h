@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "checker/checker.h"
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::checker {
 

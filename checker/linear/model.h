@@ -19,7 +19,7 @@
 
 #include "checker/checker.h"
 #include "checker/linear/linearizability.h"
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::checker::linear {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "checker/checker.h"
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::checker {
 

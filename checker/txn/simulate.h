@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::checker::txn {
 

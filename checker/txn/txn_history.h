@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::checker::txn {
 

@@ -11,7 +11,7 @@
 #include <map>
 #include <thread>
 
-#include "harness/log.h"
+#include "core/log.h"
 #include "targets/http.h"
 #include "targets/servers.h"
 #include "targets/target.h"

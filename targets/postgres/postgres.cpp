@@ -38,7 +38,7 @@
 #include <fstream>
 #include <thread>
 
-#include "harness/log.h"
+#include "core/log.h"
 #include "targets/postgres/pg_connection.h"
 #include "targets/target.h"
 

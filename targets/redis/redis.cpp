@@ -28,7 +28,7 @@
 #include <memory>
 #include <thread>
 
-#include "harness/log.h"
+#include "core/log.h"
 #include "targets/servers.h"
 #include "targets/target.h"
 

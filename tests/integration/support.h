@@ -15,7 +15,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::testing {
 

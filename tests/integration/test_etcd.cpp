@@ -1,7 +1,7 @@
 // A real etcd cluster in network namespaces, partitioned by the real nemesis, checked for real.
 #include <catch2/catch.hpp>
 
-#include "harness/history.h"
+#include "core/history.h"
 #include "tests/integration/support.h"
 
 using namespace faultline;

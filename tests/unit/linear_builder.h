@@ -7,7 +7,7 @@
 
 #include "checker/linear/generate.h"
 #include "checker/linear/linearizability.h"
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::testing {
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "harness/history.h"
+#include "core/history.h"
 #include "reports/analysis.h"
 
 namespace faultline::testing {

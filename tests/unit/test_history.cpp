@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "harness/edn.h"
-#include "harness/history.h"
+#include "core/edn.h"
+#include "core/history.h"
 
 using namespace faultline;
 using nlohmann::json;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "checker/txn/elle.h"
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline::test {
 

@@ -22,8 +22,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "harness/log.h"
-#include "harness/node_control.h"
+#include "core/log.h"
+#include "cluster/local_cluster.h"
 
 namespace faultline {
 

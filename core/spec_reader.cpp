@@ -1,4 +1,4 @@
-#include "harness/spec_reader.h"
+#include "core/spec_reader.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "harness/log.h"
+#include "core/log.h"
 
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "harness/stats.h"
+#include "core/stats.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "harness/store.h"
+#include "core/store.h"
 
 #include <chrono>
 #include <ctime>

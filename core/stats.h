@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "harness/history.h"
+#include "core/history.h"
 
 namespace faultline {
 

@@ -1,10 +1,10 @@
-#include "reports/recheck.h"
+#include "harness/analyze.h"
 
 #include <fstream>
 
 #include "harness/spec.h"
-#include "harness/stats.h"
-#include "harness/store.h"
+#include "core/stats.h"
+#include "core/store.h"
 #include "reports/report.h"
 
 namespace faultline::report {

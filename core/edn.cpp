@@ -1,4 +1,4 @@
-#include "harness/edn.h"
+#include "core/edn.h"
 
 #include <cassert>
 #include <cctype>

@@ -1,10 +1,10 @@
-#include "harness/history.h"
+#include "core/history.h"
 
 #include <cassert>
 #include <map>
 #include <sstream>
 
-#include "harness/edn.h"
+#include "core/edn.h"
 
 namespace faultline {
 
