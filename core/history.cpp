@@ -214,11 +214,6 @@ Op HistoryWriter::append(Op op) {
   return op;
 }
 
-std::int64_t HistoryWriter::size() const {
-  std::lock_guard lock(mutex_);
-  return next_index_;
-}
-
 std::vector<PairedOp> pair_ops(const History& history, const std::string& source) {
   std::vector<PairedOp> pairs;
   std::map<std::int64_t, std::size_t> in_flight;  // process -> position in `pairs`

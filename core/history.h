@@ -76,10 +76,9 @@ class HistoryWriter {
   explicit HistoryWriter(const std::filesystem::path& path);
   // Assigns the next index, writes and flushes the line, and returns the op as written.
   Op append(Op op);
-  std::int64_t size() const;
 
  private:
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::ofstream out_;
   std::int64_t next_index_ = 0;
 };

@@ -4,6 +4,11 @@
 
 namespace faultline {
 
+std::int64_t percentile(const std::vector<std::int64_t>& sorted, double q) {
+  if (sorted.empty()) return -1;
+  return sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))];
+}
+
 HistoryStats compute_stats(const History& history) {
   HistoryStats stats;
   std::vector<std::int64_t> latencies_ns;
@@ -32,12 +37,9 @@ HistoryStats compute_stats(const History& history) {
                       stats.duration_s;
   if (!latencies_ns.empty()) {
     std::sort(latencies_ns.begin(), latencies_ns.end());
-    auto at = [&](double q) {
-      return latencies_ns[static_cast<std::size_t>(q * static_cast<double>(latencies_ns.size() - 1))];
-    };
-    stats.latency_ns_p50 = at(0.50);
-    stats.latency_ns_p95 = at(0.95);
-    stats.latency_ns_p99 = at(0.99);
+    stats.latency_ns_p50 = percentile(latencies_ns, 0.50);
+    stats.latency_ns_p95 = percentile(latencies_ns, 0.95);
+    stats.latency_ns_p99 = percentile(latencies_ns, 0.99);
     stats.latency_ns_max = latencies_ns.back();
   }
   return stats;

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/history.h"
 
@@ -24,6 +25,10 @@ struct HistoryStats {
   std::int64_t latency_ns_max = 0;
   std::map<std::string, std::int64_t> nemesis_ops;  // f -> count ("start-partition": 3)
 };
+
+// The q-quantile (0 <= q <= 1) of `sorted` (ascending), nearest rank rounded down; -1 when empty.
+// The one percentile rule: the run's stats and the report's per-phase figures both use it.
+std::int64_t percentile(const std::vector<std::int64_t>& sorted, double q);
 
 HistoryStats compute_stats(const History& history);
 nlohmann::json to_json(const HistoryStats& stats);

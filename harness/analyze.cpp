@@ -34,7 +34,7 @@ Recheck recheck_run(const std::filesystem::path& run_dir) {
   if (!results.contains("spec_file")) results["spec_file"] = (run_dir / "spec.yaml").string();
   if (!results.contains("target"))
     results["target"] = {
-        {"system", test.spec.system}, {"version", test.spec.system}, {"nodes", test.spec.nodes}};
+        {"system", test.spec.system}, {"version", test.spec.system}, {"nodes", test.spec.node_count}};
   if (!results.contains("limitations")) results["limitations"] = test.target->limitations();
   results["seed"] = test.spec.seed;
   results["workload"] = test.spec.workload;

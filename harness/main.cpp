@@ -32,14 +32,14 @@ struct RunArgs {
   std::string spec;
   std::optional<double> time_limit_s;
   std::optional<int> concurrency;
-  std::optional<int> nodes;
+  std::optional<int> node_count;
   std::optional<std::uint64_t> seed;
   std::string store = "store";
   bool quiet = false;
 };
 
 int run_command(const RunArgs& args) {
-  Test test = load_test(args.spec, SpecOverrides{args.time_limit_s, args.concurrency, args.nodes,
+  Test test = load_test(args.spec, SpecOverrides{args.time_limit_s, args.concurrency, args.node_count,
                                                  args.seed});
   RunOptions options;
   options.store_dir = args.store;
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("spec", run.spec, "The test spec (YAML)")->required();
   run_cmd->add_option("--time-limit", run.time_limit_s, "Seconds of load and faults");
   run_cmd->add_option("--concurrency", run.concurrency, "Client workers")->check(CLI::Range(1, 1000));
-  run_cmd->add_option("--nodes", run.nodes, "Cluster size")->check(CLI::Range(1, 9));
+  run_cmd->add_option("--nodes", run.node_count, "Cluster size")->check(CLI::Range(1, 9));
   run_cmd->add_option("--seed", run.seed, "Seed for ops and faults");
   run_cmd->add_option("--store", run.store, "Where run folders go")->capture_default_str();
   run_cmd->add_flag("--quiet", run.quiet, "No progress output");

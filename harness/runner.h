@@ -1,15 +1,15 @@
-// Runs one test end to end: cluster up, clients and nemesis for the time limit, heal, final
-// ops, cluster down, check, store the results.
+// Runs one test end to end: cluster up, clients and the fault schedule for the time limit,
+// heal, final ops, cluster down, check, store the results. The pieces, one job each:
+// cluster_lifetime.h, workers.h, schedule.h + fault_interpreter.h, progress.h, results.h.
 #pragma once
 
 #include <filesystem>
 
 #include "checker/checker.h"
+#include "harness/progress.h"
 #include "harness/spec.h"
 
 namespace faultline {
-
-enum class ProgressStyle { live_line, periodic_lines, none };
 
 struct RunOptions {
   std::filesystem::path store_dir = "store";

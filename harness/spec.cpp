@@ -76,6 +76,12 @@ void read_timeline(Test& test, FieldReader& nemesis, const NemesisEnv& env, YAML
 
 }  // namespace
 
+std::vector<std::string> node_names(int node_count) {
+  std::vector<std::string> names;
+  for (int i = 0; i < node_count; ++i) names.push_back("n" + std::to_string(i + 1));
+  return names;
+}
+
 Test load_test_text(const std::string& yaml, const std::string& file_name,
                     const SpecOverrides& overrides) {
   YAML::Node root;
@@ -105,13 +111,13 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
 
   FieldReader target(top.mapping("target", true), file_name, "target");
   spec.system = target.choice("system", TargetRegistry::names());
-  spec.nodes = static_cast<int>(target.integer("nodes", 5, 1, 9));
-  if (overrides.nodes) {
-    if (*overrides.nodes < 1 || *overrides.nodes > 9)
+  spec.node_count = static_cast<int>(target.integer("nodes", 5, 1, 9));
+  if (overrides.node_count) {
+    if (*overrides.node_count < 1 || *overrides.node_count > 9)
       throw SpecError(file_name, YAML::Mark::null_mark(), "--nodes: expected 1 to 9");
-    spec.nodes = *overrides.nodes;
+    spec.node_count = *overrides.node_count;
   }
-  test.target = (*TargetRegistry::find(spec.system))(target, spec.nodes);
+  test.target = (*TargetRegistry::find(spec.system))(target, spec.node_count);
   target.finish();
 
   FieldReader workload(top.mapping("workload", true), file_name, "workload");
@@ -128,9 +134,7 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   clients.finish();
 
   FieldReader nemesis(top.mapping("nemesis", false), file_name, "nemesis");
-  std::vector<std::string> names;
-  for (int i = 0; i < spec.nodes; ++i) names.push_back("n" + std::to_string(i + 1));
-  NemesisEnv env{*test.target, names};
+  NemesisEnv env{*test.target, node_names(spec.node_count)};
   YAML::Node nemesis_resolved;
   if (nemesis.has("timeline")) {
     if (nemesis.has("faults"))
@@ -158,7 +162,7 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   resolved["seed"] = spec.seed;
   resolved["time_limit_s"] = spec.time_limit_s;  // command-line overrides included
   resolved["target"] = YAML::Clone(target.resolved());
-  resolved["target"]["nodes"] = spec.nodes;
+  resolved["target"]["nodes"] = spec.node_count;
   resolved["workload"] = YAML::Clone(workload.resolved());
   resolved["clients"] = YAML::Clone(clients.resolved());
   resolved["clients"]["concurrency"] = spec.concurrency;

@@ -21,7 +21,7 @@ struct Spec {
   std::filesystem::path file;
   std::string name;
   std::string system;          // target system: etcd, ...
-  int nodes = 5;
+  int node_count = 5;
   std::string workload;        // register, ...
   int concurrency = 10;        // worker threads, each bound to a node round-robin
   double rate_per_s = 200;     // invocations per second across all workers
@@ -45,7 +45,7 @@ struct TimelineEntry {
 struct SpecOverrides {
   std::optional<double> time_limit_s;
   std::optional<int> concurrency;
-  std::optional<int> nodes;
+  std::optional<int> node_count;
   std::optional<std::uint64_t> seed;
 };
 
@@ -59,6 +59,9 @@ struct Test {
   std::vector<TimelineEntry> timeline;  // empty: random faults (spec.faults) or none
   YAML::Node resolved;  // the spec as run: defaults and seed filled in; saved as spec.yaml
 };
+
+// The node names of a cluster of `node_count` nodes: n1..nN.
+std::vector<std::string> node_names(int node_count);
 
 // Throws SpecError (file:line:column and what was expected) on bad input.
 Test load_test(const std::filesystem::path& file, const SpecOverrides& overrides = {});

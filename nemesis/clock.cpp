@@ -66,12 +66,12 @@ class ClockNemesis final : public Nemesis {
   void setup(NemesisContext& context) override {
     std::map<std::string, std::filesystem::path> files;
     std::filesystem::create_directories(journal_dir());
-    for (const auto& node : context.nodes.nodes()) {
+    for (const auto& node : context.cluster.nodes()) {
       auto path = offset_file(context.run_id, node.name);
       auto tmp = path;
       tmp += ".tmp";
-      context.nodes.register_file(tmp);
-      context.nodes.register_file(path);
+      context.cluster.register_file(tmp);
+      context.cluster.register_file(path);
       write_offset(context.run_id, node.name, 0);
       files[node.name] = path;
     }

@@ -15,11 +15,11 @@ void set_input_chain(NemesisContext& context, const std::string& node, const std
   std::string text = "*filter\n:" + chain + " - [0:0]\n";  // with --noflush: flushes this chain
   for (const auto& rule : rules) text += "-A " + chain + " " + rule + "\n";
   text += "COMMIT\n";
-  CommandResult r = context.nodes.run(node, {"iptables-restore", "-w", "5", "--noflush"}, text);
+  CommandResult r = context.cluster.run(node, {"iptables-restore", "-w", "5", "--noflush"}, text);
   if (!r.ok()) throw std::runtime_error("iptables-restore on " + node + ": " + r.output);
   std::lock_guard lock(g_jumps_mutex);
   if (!g_jumps.insert(context.run_id + "/" + node + "/" + chain).second) return;
-  r = context.nodes.run(node, {"iptables", "-w", "5", "-A", "INPUT", "-j", chain});
+  r = context.cluster.run(node, {"iptables", "-w", "5", "-A", "INPUT", "-j", chain});
   if (!r.ok()) throw std::runtime_error("iptables on " + node + ": " + r.output);
 }
 

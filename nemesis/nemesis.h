@@ -17,7 +17,7 @@
 namespace faultline {
 
 struct NemesisContext {
-  NodeControl& nodes;
+  NodeControl& cluster;
   Target& target;
   std::string run_id;  // names per-run files (clock offsets)
 };
@@ -41,7 +41,7 @@ class Nemesis {
 // the node names. The factory starts nothing.
 struct NemesisEnv {
   Target& target;
-  std::vector<std::string> nodes;
+  std::vector<std::string> node_names;
 };
 
 // The target lacks an ability the fault needs (kill, pause, a known primary): the spec loader
@@ -64,7 +64,6 @@ class NodeSelector {
                std::vector<std::string> fallback);
   // The chosen nodes, sorted. Throws std::runtime_error when none can be chosen (no primary).
   std::vector<std::string> choose(NemesisContext& context, std::mt19937_64& rng) const;
-  bool is_fixed() const { return !names_.empty(); }
 
  private:
   std::vector<std::string> kinds_;  // selectors to pick from

@@ -61,7 +61,7 @@ class PartitionNemesis final : public Nemesis {
 
   json start(NemesisContext& context, std::mt19937_64& rng) override {
     std::vector<std::string> names;
-    for (const auto& n : context.nodes.nodes()) names.push_back(n.name);
+    for (const auto& n : context.cluster.nodes()) names.push_back(n.name);
     if (isolated_) return isolate("nodes", isolated_->choose(context, rng), names, context);
     std::vector<std::string> usable;
     for (const auto& s : shapes_)
@@ -142,11 +142,11 @@ class PartitionNemesis final : public Nemesis {
 
   // Replaces each node's partition chain with the DROP rules of its grudge (none: healed).
   static void apply(NemesisContext& context, const Grudge& grudge) {
-    for (const auto& node : context.nodes.nodes()) {
+    for (const auto& node : context.cluster.nodes()) {
       std::vector<std::string> rules;
       if (auto it = grudge.find(node.name); it != grudge.end())
         for (const auto& dropped : it->second)
-          rules.push_back("-s " + context.nodes.node(dropped).address + "/32 -j DROP");
+          rules.push_back("-s " + context.cluster.node(dropped).address + "/32 -j DROP");
       set_input_chain(context, node.name, "FL-PARTITION", rules);
     }
   }

@@ -30,7 +30,7 @@ NodeSelector::NodeSelector(FieldReader& options, const std::string& key, const N
   if (given.empty()) options.fail_key(key, "expected at least one selector or node name");
   bool all_selectors = std::all_of(given.begin(), given.end(), is_selector);
   bool all_names = std::all_of(given.begin(), given.end(), [&](const std::string& s) {
-    return std::find(env.nodes.begin(), env.nodes.end(), s) != env.nodes.end();
+    return std::find(env.node_names.begin(), env.node_names.end(), s) != env.node_names.end();
   });
   if (all_selectors) {
     kinds_ = given;
@@ -41,12 +41,12 @@ NodeSelector::NodeSelector(FieldReader& options, const std::string& key, const N
   } else {
     std::string bad;
     for (const auto& s : given)
-      if (!is_selector(s) && std::find(env.nodes.begin(), env.nodes.end(), s) == env.nodes.end())
+      if (!is_selector(s) && std::find(env.node_names.begin(), env.node_names.end(), s) == env.node_names.end())
         bad = s;
     options.fail_key(key, (bad.empty() ? std::string("mixes selectors and node names")
                                        : "'" + bad + "' is neither a selector nor a node") +
                               " (expected one of one, minority, majority, all, primaries, or "
-                              "node names " + join_nodes(env.nodes) + ")");
+                              "node names " + join_nodes(env.node_names) + ")");
   }
   if (std::find(kinds_.begin(), kinds_.end(), "primaries") != kinds_.end() &&
       !dynamic_cast<PrimaryAware*>(&env.target))
@@ -58,7 +58,7 @@ std::vector<std::string> NodeSelector::choose(NemesisContext& context,
                                               std::mt19937_64& rng) const {
   if (!names_.empty()) return names_;
   std::vector<std::string> all;
-  for (const auto& n : context.nodes.nodes()) all.push_back(n.name);
+  for (const auto& n : context.cluster.nodes()) all.push_back(n.name);
   const std::string& kind = kinds_[rng() % kinds_.size()];
   std::vector<std::string> chosen;
   if (kind == "primaries") {

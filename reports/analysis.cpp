@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/stats.h"
 #include "reports/format.h"
 
 namespace faultline::report {
@@ -25,11 +26,6 @@ std::string read_text(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::int64_t percentile(const std::vector<std::int64_t>& sorted, double q) {
-  if (sorted.empty()) return -1;
-  return sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))];
 }
 
 std::string value_text(const json& value) {

@@ -8,11 +8,11 @@ namespace faultline {
 
 using namespace std::chrono_literals;
 
-void ServerSet::spawn(NodeControl& nodes, const std::string& node, const std::string& role,
+void ServerSet::spawn(NodeControl& cluster, const std::string& node, const std::string& role,
                       SpawnOptions options) {
-  auto process = nodes.spawn(node, options);
+  auto process = cluster.spawn(node, options);
   std::lock_guard lock(mutex_);
-  servers_.push_back({node, role, std::move(options), &nodes, std::move(process), false});
+  servers_.push_back({node, role, std::move(options), &cluster, std::move(process), false});
 }
 
 template <class Action>
@@ -37,7 +37,7 @@ std::vector<int> ServerSet::kill(const std::string& node) {
 std::vector<int> ServerSet::restart(const std::string& node) {
   return each(node, [](Server& s, std::vector<int>& pids) {
     if (s.process->running()) return;
-    s.process = s.nodes->spawn(s.node, s.options);
+    s.process = s.cluster->spawn(s.node, s.options);
     pids.push_back(s.process->pid());
   });
 }

@@ -20,7 +20,7 @@ class ServerSet {
   ~ServerSet() { stop_all(); }
 
   // Spawns a server on `node`; `role` names it ("etcd", "redis", "sentinel").
-  void spawn(NodeControl& nodes, const std::string& node, const std::string& role,
+  void spawn(NodeControl& cluster, const std::string& node, const std::string& role,
              SpawnOptions options);
   // Act on the node's servers of the killable role. Return the pids acted on.
   std::vector<int> kill(const std::string& node);
@@ -36,7 +36,7 @@ class ServerSet {
   struct Server {
     std::string node, role;
     SpawnOptions options;
-    NodeControl* nodes = nullptr;
+    NodeControl* cluster = nullptr;
     std::unique_ptr<NodeProcess> process;
     bool paused = false;
   };

@@ -41,7 +41,7 @@ struct ClientOptions {
 
 // What a target needs to bring a cluster up.
 struct ClusterContext {
-  NodeControl& nodes;
+  NodeControl& cluster;
   std::filesystem::path run_dir;  // server data and logs go to run_dir/nodes/<node>/
   std::string run_id;             // unique per run: cluster tokens, names
 };

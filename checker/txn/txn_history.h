@@ -60,7 +60,6 @@ struct TxnHistory {
     return static_cast<std::uint32_t>(&mop - mops.data());
   }
   std::string txn_name(std::uint32_t txn) const { return "T" + std::to_string(txns[txn].index); }
-  bool may_have_committed(std::uint32_t txn) const { return txns[txn].status != TxnStatus::fail; }
 };
 
 // Pairs invocations with completions and keeps every op whose f is "txn" or empty, or whose

@@ -170,7 +170,7 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
   }
 
   void start(const ClusterContext& context) override {
-    nodes_ = context.nodes.nodes();
+    nodes_ = context.cluster.nodes();
     std::string initial_cluster;
     for (const auto& n : nodes_)
       initial_cluster += (initial_cluster.empty() ? "" : ",") + n.name + "=http://" + n.address +
@@ -187,7 +187,7 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
                           "--initial-cluster-token", "faultline-" + context.run_id},
                          {},
                          dir / "etcd.log"};
-      servers_.spawn(context.nodes, n.name, "etcd", std::move(spawn));
+      servers_.spawn(context.cluster, n.name, "etcd", std::move(spawn));
     }
     wait_healthy(30s);
   }

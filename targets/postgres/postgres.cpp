@@ -233,14 +233,14 @@ class PostgresTarget final : public Target {
   std::vector<std::string> supported_ops() const override { return {"txn"}; }
 
   void start(const ClusterContext& context) override {
-    const NodeInfo& node = context.nodes.nodes().front();
+    const NodeInfo& node = context.cluster.nodes().front();
     node_ = node;
     bin_ = find_bin_dir();
     log_dir_ = context.run_dir / "nodes" / node.name;
     std::filesystem::create_directories(log_dir_);
     make_work_dir(context);
     auto data = work_dir_ / "data";
-    CommandResult init = context.nodes.run(
+    CommandResult init = context.cluster.run(
         node.name, as_server_user({(bin_ / "initdb").string(), "-D", data.string(), "-U",
                                    kServerUser, "--auth=trust", "-E", "UTF8", "--locale=C",
                                    "--no-sync"}));
@@ -260,7 +260,7 @@ class PostgresTarget final : public Target {
         log_dir_ / "postgres.log"};
     log::info("postgres on " + node.name + ": data in " + data.string() + ", log in " +
               (log_dir_ / "postgres.log").string());
-    server_ = context.nodes.spawn(node.name, spawn);
+    server_ = context.cluster.spawn(node.name, spawn);
     wait_healthy(30s);
     create_schema();
   }
@@ -326,7 +326,7 @@ class PostgresTarget final : public Target {
     passwd* user = ::getpwnam(kServerUser);
     if (!user) throw TargetError("no user 'postgres' (Debian package postgresql-15 makes it)");
     auto dir = std::filesystem::path("/tmp") / ("faultline-pg-" + context.run_id);
-    context.nodes.register_file(dir);
+    context.cluster.register_file(dir);
     work_dir_ = dir;
     std::filesystem::create_directories(dir / "socket");
     for (const auto& p : {dir, dir / "socket"})
@@ -357,10 +357,10 @@ class PostgresTarget final : public Target {
   std::string version_;
 };
 
-const bool registered = TargetRegistry::add("postgres", [](FieldReader& options, int nodes) {
-  if (nodes != 1)
+const bool registered = TargetRegistry::add("postgres", [](FieldReader& options, int node_count) {
+  if (node_count != 1)
     options.fail_key("nodes", "postgres runs one server: set nodes: 1 (got " +
-                                  std::to_string(nodes) + ")");
+                                  std::to_string(node_count) + ")");
   std::string isolation = options.choice(
       "isolation", {"serializable", "repeatable-read", "read-committed"}, "serializable");
   return std::make_unique<PostgresTarget>(isolation_named(isolation));

@@ -259,7 +259,7 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
   }
 
   void start(const ClusterContext& context) override {
-    nodes_ = context.nodes.nodes();
+    nodes_ = context.cluster.nodes();
     const NodeInfo& first = nodes_.front();
     int quorum = static_cast<int>(nodes_.size()) / 2 + 1;
     for (const auto& n : nodes_) {
@@ -288,9 +288,9 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
       if (auto it = clock_files_.find(n.name); it != clock_files_.end())
         env = {{"LD_PRELOAD", clock_shift_library().string()},
                {"FAULTLINE_CLOCK_FILE", it->second.string()}};
-      servers_.spawn(context.nodes, n.name, "redis",
+      servers_.spawn(context.cluster, n.name, "redis",
                      {{"redis-server", (dir / "redis.conf").string()}, env, dir / "redis.log"});
-      servers_.spawn(context.nodes, n.name, "sentinel",
+      servers_.spawn(context.cluster, n.name, "sentinel",
                      {{"redis-sentinel", (dir / "sentinel.conf").string()}, env,
                       dir / "sentinel.log"});
     }

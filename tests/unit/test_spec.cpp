@@ -23,7 +23,7 @@ seed: 7
 TEST_CASE("spec: a good spec loads, with defaults and the seed resolved") {
   Test test = load_test_text(kGood, "spec.yaml");
   CHECK(test.spec.name == "t");
-  CHECK(test.spec.nodes == 3);
+  CHECK(test.spec.node_count == 3);
   CHECK(test.spec.concurrency == 4);
   CHECK(test.spec.seed == 7);
   CHECK(test.spec.faults == std::vector<std::string>{"partition"});
@@ -33,7 +33,7 @@ TEST_CASE("spec: a good spec loads, with defaults and the seed resolved") {
   Test overridden = load_test_text(kGood, "spec.yaml", SpecOverrides{10, 2, 5, 99});
   CHECK(overridden.spec.time_limit_s == 10);
   CHECK(overridden.spec.concurrency == 2);
-  CHECK(overridden.spec.nodes == 5);
+  CHECK(overridden.spec.node_count == 5);
   CHECK(overridden.resolved["seed"].as<std::uint64_t>() == 99);
   CHECK(overridden.resolved["target"]["nodes"].as<int>() == 5);
 }

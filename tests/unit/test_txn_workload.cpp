@@ -69,7 +69,7 @@ TEST_CASE("txn workloads: the three postgres examples load with their claims") {
   for (std::string level : {"serializable", "repeatable-read", "read-committed"}) {
     Test test = load_test(FAULTLINE_SOURCE_DIR "/examples/postgres-append-" + level + ".yaml");
     CHECK(test.spec.system == "postgres");
-    CHECK(test.spec.nodes == 1);
+    CHECK(test.spec.node_count == 1);
     CHECK(test.spec.concurrency >= 10);
     CHECK(test.resolved["target"]["isolation"].as<std::string>() == level);
     CHECK(test.resolved["workload"]["claim"].as<std::string>() == level);

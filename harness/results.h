@@ -1,0 +1,27 @@
+// The end of a run, once the cluster is down: check the history, write results.json
+// (reports/RESULTS_SCHEMA.md) and the reports, and print the summary lines.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "checker/checker.h"
+#include "harness/progress.h"
+#include "harness/spec.h"
+
+namespace faultline {
+
+// What the results record about the run besides the history.
+struct RunFacts {
+  std::filesystem::path run_dir;
+  std::string run_id;
+  std::string spec_text;         // spec.yaml as written
+  bool interrupted = false;      // the verdict is at best unknown
+  std::string recovery_problem;  // why the cluster did not recover after the heal; empty: it did
+};
+
+// Reads run_dir/history.jsonl back. Returns the verdict: the worst of the workload's checks,
+// at best unknown when the run was interrupted.
+checker::Verdict check_and_write_results(Test& test, const RunFacts& run, const Announcer& announce);
+
+}  // namespace faultline
