@@ -80,7 +80,7 @@ class Run {
     const std::string& run_id = run_id_;
     log::info("run " + run_id + " of " + spec_.file.string() + ", seed " +
               std::to_string(spec_.seed) + ", into " + outcome_.run_dir.string());
-    cluster_ = make_local_cluster({run_id, names});
+    cluster_ = make_local_cluster({run_id, names, outcome_.run_dir});
     try {
       NemesisContext context = nemesis_context();
       for (auto& [fault, nemesis] : test_.nemeses) nemesis->setup(context);
@@ -88,7 +88,7 @@ class Run {
       for (const auto& [fault, note] : limitations.items())
         if (uses_fault(fault)) announce("note: " + note.get<std::string>());
       announce("starting " + spec_.system + " on " + std::to_string(spec_.nodes) + " nodes");
-      test_.target->start({*cluster_, outcome_.run_dir, run_id});
+      test_.target->start({*cluster_, run_id});
       announce(test_.target->version() + " is up; running " + spec_.workload + " for " +
                std::to_string(static_cast<int>(spec_.time_limit_s)) + " s");
       writer_ = std::make_unique<HistoryWriter>(outcome_.run_dir / "history.jsonl");
