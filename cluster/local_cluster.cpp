@@ -2,7 +2,9 @@
 //
 // Layout for run id R with N nodes: bridge flbR (host side, address .254 of the run's /24),
 // namespaces flR-n1..flR-nN, each with eth0 at .1...N, and host-side veths flvR-1..N.
-// The journal /run/faultline/R.journal lists each resource before it is created.
+// The journal /run/faultline/R.journal lists each resource before it is created; node folders
+// are the run folder's nodes/<node>/ and scratch files /run/faultline/R-<node>.<name>
+// (cluster/local_files.h).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -14,39 +16,47 @@
 #include <cstdio>
 #include <deque>
 #include <condition_variable>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
-#include "core/log.h"
 #include "cluster/local_cluster.h"
+#include "cluster/local_files.h"
+#include "core/log.h"
 
 namespace faultline {
 
 namespace bp = boost::process;
 
-void NodeProcess::stop(std::chrono::milliseconds grace) {
-  if (!running()) return;
-  signal(SIGCONT);  // a paused process cannot act on SIGTERM
-  signal(SIGTERM);
-  if (wait_for_exit(grace)) return;
-  signal(SIGKILL);
-  wait_for_exit(std::chrono::seconds(5));
+std::vector<std::string> child_environment(const char* const* base,
+                                           const std::vector<std::pair<std::string, std::string>>& overrides) {
+  auto overridden = [&](const std::string& entry) {
+    for (const auto& [key, value] : overrides)
+      if (entry.size() > key.size() && entry.compare(0, key.size(), key) == 0 &&
+          entry[key.size()] == '=')
+        return true;
+    return false;
+  };
+  std::vector<std::string> entries;
+  for (const char* const* e = base; e && *e; ++e)
+    if (!overridden(*e)) entries.emplace_back(*e);
+  for (const auto& [key, value] : overrides) {
+    if (key.empty() || key.find('=') != std::string::npos)
+      throw std::invalid_argument("environment variable name '" + key + "' is not valid");
+    entries.push_back(key + "=" + value);
+  }
+  return entries;
 }
-
-const NodeInfo& NodeControl::node(const std::string& name) const {
-  for (const auto& n : nodes())
-    if (n.name == name) return n;
-  throw std::invalid_argument("no node named " + name);
-}
-
-std::filesystem::path journal_dir() { return "/run/faultline"; }
 
 namespace {
+
+// Where journals and the nodes' scratch files live: tmpfs, as namespaces do not survive a
+// reboot either.
+std::filesystem::path journal_dir() { return "/run/faultline"; }
 
 // Runs a host command to completion. Used only by this file: the one place that shells out.
 CommandResult run_host(const std::vector<std::string>& argv, const std::string& input = {}) {
@@ -79,25 +89,6 @@ CommandResult must(const std::vector<std::string>& argv, const std::string& inpu
   return r;
 }
 
-// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat): with the pid
-// it identifies a process even after its pid is reused.
-long long process_start_ticks(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return -1;
-  auto paren = stat.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(paren + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i)
-    if (i == 22) return std::stoll(field);
-  return -1;
-}
-
-bool process_alive(int pid, long long start_ticks) {
-  return pid > 0 && ::kill(pid, 0) == 0 && process_start_ticks(pid) == start_ticks;
-}
-
 void kill_namespace_processes(const std::string& ns) {
   for (int attempt = 0; attempt < 50; ++attempt) {
     CommandResult pids = run_host({"ip", "netns", "pids", ns});
@@ -115,7 +106,8 @@ void kill_namespace_processes(const std::string& ns) {
 }
 
 // Undoes one journal entry. Never throws: teardown must get as far as it can.
-std::string undo(const std::string& kind, const std::string& name) noexcept {
+std::string undo(const JournalEntry& entry) noexcept {
+  const auto& [kind, name] = entry;
   try {
     if (kind == "netns") {
       kill_namespace_processes(name);
@@ -123,48 +115,12 @@ std::string undo(const std::string& kind, const std::string& name) noexcept {
     } else if (kind == "link") {
       if (run_host({"ip", "link", "del", name}).ok()) return "removed link " + name;
     } else if (kind == "file") {
-      if (std::filesystem::remove_all(name) > 0) return "removed file " + name;  // or folder
+      return remove_journaled_file(name);
     }
   } catch (const std::exception& e) {
     log::warn("cleanup of " + kind + " " + name + " failed: " + e.what());
   }
   return {};
-}
-
-struct JournalEntry {
-  std::string kind, name;
-};
-
-std::vector<JournalEntry> read_journal(const std::filesystem::path& path, int& owner_pid,
-                                       long long& owner_start) {
-  std::ifstream in(path);
-  std::vector<JournalEntry> entries;
-  std::string kind, name;
-  owner_pid = -1;
-  owner_start = -1;
-  while (in >> kind >> name) {
-    if (kind == "owner") {
-      owner_pid = std::stoi(name);
-      in >> owner_start;
-    } else {
-      entries.push_back({kind, name});
-    }
-  }
-  return entries;
-}
-
-std::vector<std::string> undo_journal(const std::filesystem::path& path) {
-  int owner_pid;
-  long long owner_start;
-  auto entries = read_journal(path, owner_pid, owner_start);
-  std::vector<std::string> done;
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    std::string line = undo(it->kind, it->name);
-    if (!line.empty()) done.push_back(line);
-  }
-  std::error_code ignored;
-  std::filesystem::remove(path, ignored);
-  return done;
 }
 
 // Kills the child when the harness dies, even by SIGKILL: no server outlives its run.
@@ -173,6 +129,24 @@ struct DieWithParent : bp::extend::handler {
   void on_exec_setup(Executor&) const {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   }
+};
+
+// Gives the child exactly `entries` as its environment. Built by hand rather than through
+// bp::environment, whose find() in Boost 1.74 reads past the end of shorter entries.
+class ChildEnvironment : public bp::extend::handler {
+ public:
+  explicit ChildEnvironment(std::vector<std::string> entries) : entries_(std::move(entries)) {
+    for (auto& e : entries_) pointers_.push_back(e.data());
+    pointers_.push_back(nullptr);
+  }
+  template <class Executor>
+  void on_setup(Executor& executor) const {
+    executor.env = const_cast<char**>(pointers_.data());
+  }
+
+ private:
+  std::vector<std::string> entries_;
+  std::vector<char*> pointers_;
 };
 
 class LocalProcess final : public NodeProcess {
@@ -205,14 +179,11 @@ class LocalProcess final : public NodeProcess {
 
 class LocalCluster final : public NodeControl {
  public:
-  explicit LocalCluster(const LocalClusterOptions& options) : run_id_(options.run_id) {
-    std::filesystem::create_directories(journal_dir());
-    journal_path_ = journal_dir() / (run_id_ + ".journal");
-    {
-      std::ofstream journal(journal_path_, std::ios::app);
-      journal << "owner " << ::getpid() << " " << process_start_ticks(::getpid()) << "\n";
-    }
+  explicit LocalCluster(const LocalClusterOptions& options)
+      : run_id_(options.run_id), journal_(journal_path(options.run_id)) {
     try {
+      files_.emplace(LocalFilesOptions{options.run_dir, journal_dir(), run_id_, options.node_names},
+                     journal_);
       create(options.node_names);
     } catch (...) {
       teardown();
@@ -247,14 +218,14 @@ class LocalCluster final : public NodeControl {
     return result.get();
   }
 
-  void register_file(const std::filesystem::path& path) override { journal("file", path.string()); }
+  NodeFiles& files() override { return *files_; }
 
   void teardown() noexcept override {
     std::lock_guard lock(teardown_mutex_);
     if (torn_down_) return;
     torn_down_ = true;
     stop_spawner();
-    for (const auto& line : undo_journal(journal_path_)) log::debug(line);
+    for (const auto& line : undo_journal(journal_.path(), undo)) log::debug(line);
   }
 
  private:
@@ -286,13 +257,12 @@ class LocalCluster final : public NodeControl {
     assert(!options.argv.empty());
     std::vector<std::string> args{"netns", "exec", namespace_of(node)};
     args.insert(args.end(), options.argv.begin(), options.argv.end());
-    bp::environment env = boost::this_process::environment();
-    for (const auto& [k, v] : options.env) env[k] = v;
+    ChildEnvironment env(child_environment(::environ, options.env));
     FILE* log = std::fopen(options.log_path.c_str(), "a");
-    if (!log) throw std::runtime_error("cannot open " + options.log_path.string());
+    if (!log) throw std::runtime_error(node + ": cannot open " + options.log_path);
     std::error_code ec;
     bp::child child(bp::search_path("ip"), bp::args(args), bp::std_out > log, bp::std_err > log,
-                    bp::std_in < bp::null, bp::env(env), DieWithParent{}, ec);
+                    bp::std_in < bp::null, env, DieWithParent{}, ec);
     std::fclose(log);
     if (ec) throw std::runtime_error("cannot start " + options.argv[0] + ": " + ec.message());
     return std::make_unique<LocalProcess>(std::move(child));
@@ -300,11 +270,9 @@ class LocalCluster final : public NodeControl {
 
   std::string namespace_of(const std::string& node) const { return "fl" + run_id_ + "-" + node; }
 
-  void journal(const std::string& kind, const std::string& name) {
-    std::ofstream out(journal_path_, std::ios::app);
-    out << kind << " " << name << "\n";
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write journal " + journal_path_.string());
+  static std::filesystem::path journal_path(const std::string& run_id) {
+    std::filesystem::create_directories(journal_dir());
+    return journal_dir() / (run_id + ".journal");
   }
 
   // A /24 in 10.213.0.0/16 that no host interface or route uses yet.
@@ -322,7 +290,7 @@ class LocalCluster final : public NodeControl {
   void create(const std::vector<std::string>& names) {
     std::string prefix = free_subnet(run_id_);
     std::string bridge = "flb" + run_id_;
-    journal("link", bridge);
+    journal_.add("link", bridge);
     must({"ip", "link", "add", bridge, "type", "bridge"});
     must({"ip", "addr", "add", prefix + "254/24", "dev", bridge});
     must({"ip", "link", "set", bridge, "up"});
@@ -330,9 +298,9 @@ class LocalCluster final : public NodeControl {
       std::string ns = namespace_of(names[i]);
       std::string veth = "flv" + run_id_ + "-" + std::to_string(i + 1);
       std::string address = prefix + std::to_string(i + 1);
-      journal("netns", ns);
+      journal_.add("netns", ns);
       must({"ip", "netns", "add", ns});
-      journal("link", veth);
+      journal_.add("link", veth);
       must({"ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns});
       must({"ip", "link", "set", veth, "master", bridge, "up"});
       must({"ip", "-n", ns, "addr", "add", address + "/24", "dev", "eth0"});
@@ -345,7 +313,8 @@ class LocalCluster final : public NodeControl {
   }
 
   std::string run_id_;
-  std::filesystem::path journal_path_;
+  Journal journal_;
+  std::optional<LocalFiles> files_;
   std::vector<NodeInfo> nodes_;
   std::mutex teardown_mutex_;
   bool torn_down_ = false;
@@ -370,15 +339,13 @@ std::vector<std::string> clean_leftovers(bool include_live_runs) {
   if (!std::filesystem::exists(journal_dir(), ec)) return done;
   for (const auto& entry : std::filesystem::directory_iterator(journal_dir(), ec)) {
     if (entry.path().extension() != ".journal") continue;
-    int owner_pid;
-    long long owner_start;
-    read_journal(entry.path(), owner_pid, owner_start);
-    if (!include_live_runs && process_alive(owner_pid, owner_start)) {
+    JournalContents journal = read_journal(entry.path());
+    if (!include_live_runs && owner_alive(journal)) {
       done.push_back("skipped " + entry.path().stem().string() + ": its run (pid " +
-                     std::to_string(owner_pid) + ") is still going");
+                     std::to_string(journal.owner_pid) + ") is still going");
       continue;
     }
-    for (auto& line : undo_journal(entry.path())) done.push_back(std::move(line));
+    for (auto& line : undo_journal(entry.path(), undo)) done.push_back(std::move(line));
   }
   return done;
 }

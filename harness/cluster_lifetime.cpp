@@ -7,11 +7,12 @@ namespace faultline {
 
 using namespace std::chrono_literals;
 
-ClusterLifetime::ClusterLifetime(Test& test, std::string run_id, Announcer announce)
+ClusterLifetime::ClusterLifetime(Test& test, std::string run_id,
+                                 const std::filesystem::path& run_dir, Announcer announce)
     : test_(test),
       run_id_(std::move(run_id)),
       announce_(announce),
-      cluster_(make_local_cluster({run_id_, node_names(test.spec.node_count)})) {}
+      cluster_(make_local_cluster({run_id_, node_names(test.spec.node_count), run_dir})) {}
 
 ClusterLifetime::~ClusterLifetime() {
   if (shut_down_) return;
@@ -19,7 +20,7 @@ ClusterLifetime::~ClusterLifetime() {
   shut_down();
 }
 
-void ClusterLifetime::bring_up(const std::filesystem::path& run_dir) {
+void ClusterLifetime::bring_up() {
   const Spec& spec = test_.spec;
   NemesisContext context = nemesis_context();
   for (auto& [fault, nemesis] : test_.nemeses) nemesis->setup(context);
@@ -27,7 +28,7 @@ void ClusterLifetime::bring_up(const std::filesystem::path& run_dir) {
   for (const auto& [fault, note] : limitations.items())
     if (uses_fault(fault)) announce_("note: " + note.get<std::string>());
   announce_("starting " + spec.system + " on " + std::to_string(spec.node_count) + " nodes");
-  test_.target->start({*cluster_, run_dir, run_id_});
+  test_.target->start({*cluster_, run_id_});
   announce_(test_.target->version() + " is up; running " + spec.workload + " for " +
             std::to_string(static_cast<int>(spec.time_limit_s)) + " s");
 }

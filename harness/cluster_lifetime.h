@@ -17,16 +17,18 @@ namespace faultline {
 
 class ClusterLifetime {
  public:
-  // Makes the nodes of `test` for run `run_id`. Throws if they cannot be made (nothing is left).
-  ClusterLifetime(Test& test, std::string run_id, Announcer announce);
+  // Makes the nodes of `test` for run `run_id`; node files fetched at the end (server logs) land
+  // in run_dir/nodes/<node>/. Throws if they cannot be made (nothing is left).
+  ClusterLifetime(Test& test, std::string run_id, const std::filesystem::path& run_dir,
+                  Announcer announce);
   // Unless shut_down() ran: heals quietly, then shuts down.
   ~ClusterLifetime();
   ClusterLifetime(const ClusterLifetime&) = delete;
   ClusterLifetime& operator=(const ClusterLifetime&) = delete;
 
-  // Sets the nemeses up, then starts the target's servers (logs under run_dir) and waits until
-  // they serve. Throws TargetError.
-  void bring_up(const std::filesystem::path& run_dir);
+  // Sets the nemeses up, then starts the target's servers and waits until they serve. Throws
+  // TargetError.
+  void bring_up();
   // After the faults are healed: waits until the cluster serves again. Returns why it did not
   // (logged), empty when it recovered.
   std::string wait_recovered();

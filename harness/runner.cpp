@@ -90,8 +90,9 @@ RunOutcome run_test(Test& test, const RunOptions& options) {
   log::info("run " + facts.run_id + " of " + spec.file.string() + ", seed " +
             std::to_string(spec.seed) + ", into " + outcome.run_dir.string());
   {
-    ClusterLifetime lifetime(test, facts.run_id, announce);  // heals and tears down on a throw
-    lifetime.bring_up(outcome.run_dir);
+    // Heals and tears down on a throw.
+    ClusterLifetime lifetime(test, facts.run_id, outcome.run_dir, announce);
+    lifetime.bring_up();
     Recorder recorder(outcome.run_dir / "history.jsonl");
     FaultInterpreter faults(test, lifetime.nemesis_context());
     Workers workers(test, lifetime.cluster(), recorder);

@@ -1,6 +1,7 @@
 // Clock faults: per-node wall-clock offsets through an offset file per node that the servers
-// follow (libfaultline_clock.so for Redis, libfaketime for servers that run under it), made
-// before the servers start and registered for removal before it is created.
+// follow (libfaultline_clock.so for Redis, libfaketime for servers that run under it): a
+// scratch file of the node (NodeFiles::scratch_path), written before the servers start, through
+// NodeFiles::write_file, which journals it for removal before it is made.
 //
 // Options (nemesis.clock):
 //   modes     [bump, strobe] (default both): bump sets one offset; strobe flips between that
@@ -19,12 +20,10 @@
 #include <optional>
 #include <condition_variable>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
 
-#include "cluster/local_cluster.h"
 #include "nemesis/nemesis.h"
 
 namespace faultline {
@@ -35,23 +34,11 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string> kModes = {"bump", "strobe", "reset"};
 
-std::filesystem::path offset_file(const std::string& run_id, const std::string& node) {
-  return journal_dir() / (run_id + "-" + node + ".clock");
-}
-
-// Writes the offset atomically (the servers re-read it at any moment).
-void write_offset(const std::string& run_id, const std::string& node, double ms) {
-  auto path = offset_file(run_id, node);
-  auto tmp = path;
-  tmp += ".tmp";
+// The offset file's text: seconds, signed ("+1.500000").
+std::string offset_text(double ms) {
   char text[64];
   std::snprintf(text, sizeof text, "%+.6f\n", ms / 1000.0);
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  std::filesystem::rename(tmp, path);
+  return text;
 }
 
 class ClockNemesis final : public Nemesis {
@@ -64,18 +51,12 @@ class ClockNemesis final : public Nemesis {
   ~ClockNemesis() override { end_strobe(); }
 
   void setup(NemesisContext& context) override {
-    std::map<std::string, std::filesystem::path> files;
-    std::filesystem::create_directories(journal_dir());
+    NodeFiles& files = context.cluster.files();
     for (const auto& node : context.cluster.nodes()) {
-      auto path = offset_file(context.run_id, node.name);
-      auto tmp = path;
-      tmp += ".tmp";
-      context.cluster.register_file(tmp);
-      context.cluster.register_file(path);
-      write_offset(context.run_id, node.name, 0);
-      files[node.name] = path;
+      offset_files_[node.name] = files.scratch_path(node.name, "clock");
+      files.write_file(node.name, offset_files_[node.name], offset_text(0));
     }
-    if (auto* clock = dynamic_cast<ClockControl*>(&context.target)) clock->use_clock_files(files);
+    if (auto* clock = dynamic_cast<ClockControl*>(&context.target)) clock->use_clock_files(offset_files_);
   }
 
   json start(NemesisContext& context, std::mt19937_64& rng) override {
@@ -90,7 +71,7 @@ class ClockNemesis final : public Nemesis {
       }
     }
     affected_ = nodes;
-    for (const auto& node : nodes) write_offset(context.run_id, node, delta);
+    for (const auto& node : nodes) write_offset(context.cluster.files(), node, delta);
     if (mode == "strobe") begin_strobe(context, nodes, delta);
     char text[96];
     std::snprintf(text, sizeof text, "%s %+.0f ms on ", mode.c_str(), delta);
@@ -105,7 +86,7 @@ class ClockNemesis final : public Nemesis {
 
   json stop(NemesisContext& context) override {
     end_strobe();
-    for (const auto& node : affected_) write_offset(context.run_id, node, 0);
+    for (const auto& node : affected_) write_offset(context.cluster.files(), node, 0);
     json what = {{"reset", affected_}};
     add_measurements(context, affected_, what);
     affected_.clear();
@@ -116,6 +97,11 @@ class ClockNemesis final : public Nemesis {
   std::string describe_active() const override { return description_; }
 
  private:
+  // Atomically (the servers re-read the file at any moment).
+  void write_offset(NodeFiles& files, const std::string& node, double ms) {
+    files.write_file(node, offset_files_.at(node), offset_text(ms));
+  }
+
   // Records what the servers report, or that they cannot be skewed.
   static void add_measurements(NemesisContext& context, const std::vector<std::string>& nodes,
                                json& what) {
@@ -138,14 +124,14 @@ class ClockNemesis final : public Nemesis {
   void begin_strobe(NemesisContext& context, std::vector<std::string> nodes, double delta) {
     end_strobe();
     strobe_stop_ = false;
-    strobe_ = std::thread([this, run_id = context.run_id, nodes, delta] {
+    strobe_ = std::thread([this, &files = context.cluster.files(), nodes, delta] {
       bool on = true;
       std::unique_lock lock(strobe_mutex_);
       while (!strobe_cv_.wait_for(lock, std::chrono::duration<double, std::milli>(period_ms_),
                                   [&] { return strobe_stop_; })) {
         on = !on;
         try {
-          for (const auto& node : nodes) write_offset(run_id, node, on ? delta : 0);
+          for (const auto& node : nodes) write_offset(files, node, on ? delta : 0);
         } catch (const std::exception&) {
           return;  // stop() writes the reset and reports
         }
@@ -167,6 +153,7 @@ class ClockNemesis final : public Nemesis {
   double max_ms_;
   double period_ms_;
   NodeSelector selector_;
+  std::map<std::string, std::string> offset_files_;  // by node, made at setup
   std::vector<std::string> affected_;
   std::string description_;
   std::mutex strobe_mutex_;

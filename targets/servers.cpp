@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
-#include <fstream>
+#include <sstream>
+
+#include "core/log.h"
 
 namespace faultline {
 
@@ -68,21 +70,39 @@ void ServerSet::stop_all() noexcept {
     } catch (...) {
     }
   }
+  for (auto& s : servers_) {
+    try {
+      s.cluster->files().fetch(s.node, s.options.log_path);
+    } catch (const std::exception& e) {
+      log::warn("could not fetch " + s.node + ":" + s.options.log_path + ": " + e.what());
+    }
+  }
   servers_.clear();
 }
 
 std::string ServerSet::log_tails(std::size_t lines) const {
   std::lock_guard lock(mutex_);
   std::string out;
-  for (const auto& s : servers_) {
-    std::ifstream in(s.options.log_path);
-    std::vector<std::string> all;
-    for (std::string line; std::getline(in, line);) all.push_back(line);
-    out += "--- " + s.options.log_path.string() + " (last lines)\n";
-    for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
-      out += all[i] + "\n";
-  }
+  for (const auto& s : servers_) out += log_tail(s.cluster->files(), s.node, s.options.log_path, lines);
   return out;
+}
+
+std::string log_tail(NodeFiles& files, const std::string& node, const std::string& path,
+                     std::size_t lines) {
+  constexpr std::size_t kTailBytes = 64 * 1024;  // plenty for the few lines an error shows
+  std::string text;
+  try {
+    text = files.read_file(node, path, kTailBytes);
+  } catch (const std::exception& e) {
+    text = std::string(e.what()) + "\n";
+  }
+  std::vector<std::string> all;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += all[i] + "\n";
+  return "--- " + node + ":" + path + " (last lines)\n" + out;
 }
 
 }  // namespace faultline

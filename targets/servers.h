@@ -1,6 +1,6 @@
 // The server processes a target started, by node and role, with what it takes to start each
-// again: shared by targets for stop, kill / restart, pause / resume and log tails. Thread-safe:
-// the nemesis thread and the runner use it at once.
+// again: shared by targets for stop (and fetching the logs), kill / restart, pause / resume and
+// log tails. Thread-safe: the nemesis thread and the runner use it at once.
 #pragma once
 
 #include <chrono>
@@ -27,7 +27,8 @@ class ServerSet {
   std::vector<int> restart(const std::string& node);
   std::vector<int> pause(const std::string& node);
   std::vector<int> resume(const std::string& node);
-  // SIGCONT + SIGTERM, then SIGKILL, for every server. Idempotent; never throws.
+  // SIGCONT + SIGTERM, then SIGKILL, for every server; then fetches their logs into the run
+  // folder. Idempotent; never throws. REQUIRES: the NodeControl is not torn down yet.
   void stop_all() noexcept;
   // The last lines of every server log, for errors that must show why a cluster did not come up.
   std::string log_tails(std::size_t lines = 8) const;
@@ -52,8 +53,13 @@ class ServerSet {
 
 namespace faultline {
 
-// libfaultline_clock.so (preload/clock_shift.cpp): next to the faultline binary, else where the
-// build put it. Throws std::runtime_error when it is nowhere.
+// The last `lines` lines of the log at `path` on `node`, headed by its path, for errors that
+// must show why a server did not come up. Never throws (an unreadable log says so).
+std::string log_tail(NodeFiles& files, const std::string& node, const std::string& path,
+                     std::size_t lines);
+
+// libfaultline_clock.so (preload/clock_shift.cpp), a file of the harness: next to the faultline
+// binary, else where the build put it. Throws std::runtime_error when it is nowhere.
 std::filesystem::path clock_shift_library();
 
 }  // namespace faultline

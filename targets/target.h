@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,11 +38,11 @@ struct ClientOptions {
   int timeout_ms = 1000;  // per op; past it the op is indeterminate (info) unless it is a read
 };
 
-// What a target needs to bring a cluster up.
+// What a target needs to bring a cluster up. Server configuration, data and logs go to each
+// node's folder (cluster.files().node_dir(node)); logs that must outlive the run are fetched.
 struct ClusterContext {
   NodeControl& cluster;
-  std::filesystem::path run_dir;  // server data and logs go to run_dir/nodes/<node>/
-  std::string run_id;             // unique per run: cluster tokens, names
+  std::string run_id;  // unique per run: cluster tokens, names
 };
 
 class TargetError : public std::runtime_error {
@@ -103,8 +102,9 @@ class PrimaryAware {
 class ClockControl {
  public:
   virtual ~ClockControl() = default;
-  // Called before start(): each node's servers must follow the offset in files.at(node).
-  virtual void use_clock_files(std::map<std::string, std::filesystem::path> files) = 0;
+  // Called before start(): each node's servers must follow the offset in the file at
+  // files.at(node), a path on that node.
+  virtual void use_clock_files(std::map<std::string, std::string> files) = 0;
   // The node's clock minus the harness's wall clock in ms, as the server reports its time
   // (Redis TIME, PostgreSQL now()); nullopt when it cannot be measured right now.
   virtual std::optional<double> measure_clock_offset_ms(const std::string& node) = 0;

@@ -176,17 +176,16 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
       initial_cluster += (initial_cluster.empty() ? "" : ",") + n.name + "=http://" + n.address +
                          ":" + std::to_string(kPeerPort);
     for (const auto& n : nodes_) {
-      auto dir = context.run_dir / "nodes" / n.name;
-      std::filesystem::create_directories(dir);
+      std::string dir = context.cluster.files().node_dir(n.name);
       std::string peer = "http://" + n.address + ":" + std::to_string(kPeerPort);
-      SpawnOptions spawn{{"etcd", "--name", n.name, "--data-dir", (dir / "data").string(),
+      SpawnOptions spawn{{"etcd", "--name", n.name, "--data-dir", dir + "/data",
                           "--listen-client-urls", client_url(n), "--advertise-client-urls",
                           client_url(n), "--listen-peer-urls", peer,
                           "--initial-advertise-peer-urls", peer, "--initial-cluster",
                           initial_cluster, "--initial-cluster-state", "new",
                           "--initial-cluster-token", "faultline-" + context.run_id},
                          {},
-                         dir / "etcd.log"};
+                         dir + "/etcd.log"};
       servers_.spawn(context.cluster, n.name, "etcd", std::move(spawn));
     }
     wait_healthy(30s);

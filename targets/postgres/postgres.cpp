@@ -23,23 +23,22 @@
 //  - COMMIT sent, then the connection broke, the deadline passed, or any other error
 //    (FATAL shutdown, ...): info — it may have committed.
 //
-// The server: initdb, data and socket in /tmp/faultline-pg-<run id>/ (owned by the postgres
-// user; registered with the NodeControl before it is made, removed at stop), because PostgreSQL
+// The server: initdb, data and socket in /tmp/faultline-pg-<run id>/ on the node (owned by the
+// postgres user; made through NodeFiles, which journals it first; removed at stop), because PostgreSQL
 // refuses to run as root and the run folder may sit under a path the postgres user cannot
 // traverse (a 0700 home or mkdtemp folder). Started with `setpriv --reuid=postgres ...
 // --pdeathsig keep` rather than runuser: setpriv execs in place (no forking parent), so the
 // spawned pid is the postmaster and the die-with-the-harness signal survives the uid change.
-// Logs: nodes/n1/postgres.log and nodes/n1/initdb.log in the run folder.
-#include <pwd.h>
+// Logs: postgres.log and initdb.log in n1's node folder, fetched into the run folder's
+// nodes/n1/ at stop.
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <thread>
 
 #include "core/log.h"
 #include "targets/postgres/pg_connection.h"
+#include "targets/servers.h"
 #include "targets/target.h"
 
 namespace faultline {
@@ -188,33 +187,25 @@ class PostgresClient final : public Client {
   pg::Connection connection_;
 };
 
-// The newest /usr/lib/postgresql/<major>/bin holding a postgres binary (Debian's layout).
-std::filesystem::path find_bin_dir() {
-  std::filesystem::path best;
+// The newest /usr/lib/postgresql/<major>/bin on `node` holding a postgres binary (Debian's
+// layout).
+std::string find_bin_dir(NodeFiles& files, const std::string& node) {
+  const std::string root = "/usr/lib/postgresql";
+  std::string best;
   int best_major = -1;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-    int major = std::atoi(e.path().filename().c_str());
-    if (major > best_major && std::filesystem::exists(e.path() / "bin" / "postgres")) {
+  for (const auto& entry : files.list_dir(node, root)) {
+    int major = std::atoi(entry.c_str());
+    std::string bin = root + "/" + entry + "/bin";
+    if (major > best_major && files.exists(node, bin + "/postgres")) {
       best_major = major;
-      best = e.path() / "bin";
+      best = bin;
     }
   }
   if (best.empty())
-    throw TargetError("PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/postgres "
-                      "(Debian package postgresql-15; scripts/install-deps.sh installs it)");
+    throw TargetError("PostgreSQL is not installed on " + node + ": no " + root +
+                      "/*/bin/postgres (Debian package postgresql-15; scripts/install-deps.sh "
+                      "installs it)");
   return best;
-}
-
-// The last `count` lines of a file, each prefixed, for error messages.
-std::string tail_of(const std::filesystem::path& path, std::size_t count) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::string out = "--- " + path.string() + " (last lines)\n";
-  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
-    out += lines[i] + "\n";
-  return out;
 }
 
 std::vector<std::string> as_server_user(std::vector<std::string> argv) {
@@ -235,31 +226,29 @@ class PostgresTarget final : public Target {
   void start(const ClusterContext& context) override {
     const NodeInfo& node = context.cluster.nodes().front();
     node_ = node;
-    bin_ = find_bin_dir();
-    log_dir_ = context.run_dir / "nodes" / node.name;
-    std::filesystem::create_directories(log_dir_);
+    files_ = &context.cluster.files();
+    bin_ = find_bin_dir(*files_, node.name);
+    log_dir_ = files_->node_dir(node.name);
     make_work_dir(context);
-    auto data = work_dir_ / "data";
+    std::string data = work_dir_ + "/data";
     CommandResult init = context.cluster.run(
-        node.name, as_server_user({(bin_ / "initdb").string(), "-D", data.string(), "-U",
-                                   kServerUser, "--auth=trust", "-E", "UTF8", "--locale=C",
-                                   "--no-sync"}));
-    std::ofstream(log_dir_ / "initdb.log") << init.output;
+        node.name, as_server_user({bin_ + "/initdb", "-D", data, "-U", kServerUser,
+                                   "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"}));
+    files_->write_file(node.name, log_dir_ + "/initdb.log", init.output);
     if (!init.ok())
       throw TargetError("initdb failed (exit " + std::to_string(init.exit_code) + ")\n" +
-                        tail_of(log_dir_ / "initdb.log", 12));
-    std::ofstream(work_dir_ / "pg_hba.conf") << "local all all trust\nhost all all samenet trust\n";
+                        log_tail(*files_, node.name, log_dir_ + "/initdb.log", 12));
+    files_->write_file(node.name, work_dir_ + "/pg_hba.conf",
+                       "local all all trust\nhost all all samenet trust\n");
     SpawnOptions spawn{
-        as_server_user({(bin_ / "postgres").string(), "-D", data.string(), "-p",
-                        std::to_string(kPort), "-k", (work_dir_ / "socket").string(), "-c",
-                        "listen_addresses=" + node.address, "-c",
-                        "hba_file=" + (work_dir_ / "pg_hba.conf").string(), "-c",
-                        "max_connections=300", "-c", "shared_buffers=32MB", "-c",
-                        "deadlock_timeout=100ms", "-c", "log_line_prefix=%m [%p] "}),
+        as_server_user({bin_ + "/postgres", "-D", data, "-p", std::to_string(kPort), "-k",
+                        work_dir_ + "/socket", "-c", "listen_addresses=" + node.address, "-c",
+                        "hba_file=" + work_dir_ + "/pg_hba.conf", "-c", "max_connections=300",
+                        "-c", "shared_buffers=32MB", "-c", "deadlock_timeout=100ms", "-c",
+                        "log_line_prefix=%m [%p] "}),
         {},
-        log_dir_ / "postgres.log"};
-    log::info("postgres on " + node.name + ": data in " + data.string() + ", log in " +
-              (log_dir_ / "postgres.log").string());
+        log_dir_ + "/postgres.log"};
+    log::info("postgres on " + node.name + ": data in " + data + ", log in " + spawn.log_path);
     server_ = context.cluster.spawn(node.name, spawn);
     wait_healthy(30s);
     create_schema();
@@ -288,7 +277,7 @@ class PostgresTarget final : public Target {
     }
     throw TargetError("postgres on " + node_.name + " not serving after " +
                       std::to_string(timeout.count()) + " s: " + problem + "\n" +
-                      tail_of(log_dir_ / "postgres.log", 12));
+                      log_tail(*files_, node_.name, log_dir_ + "/postgres.log", 12));
   }
 
   std::unique_ptr<Client> open_client(const NodeInfo&, const ClientOptions& options) override {
@@ -304,10 +293,11 @@ class PostgresTarget final : public Target {
       if (!server_->wait_for_exit(10s)) server_->stop(2s);
     }
     server_.reset();
-    if (!work_dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(work_dir_, ignored);
+    if (files_) {
+      for (const char* log : {"/postgres.log", "/initdb.log"}) fetch_quietly(log_dir_ + log);
+      if (!work_dir_.empty()) remove_quietly(work_dir_);
       work_dir_.clear();
+      files_ = nullptr;
     }
   }
 
@@ -321,20 +311,28 @@ class PostgresTarget final : public Target {
   }
 
  private:
-  // /tmp/faultline-pg-<run id>: journaled first, then made, owned by the server user.
+  // /tmp/faultline-pg-<run id> on the node, owned by the server user (the node folder may sit
+  // under a path that user cannot traverse); made through NodeFiles, which journals it first.
   void make_work_dir(const ClusterContext& context) {
-    passwd* user = ::getpwnam(kServerUser);
-    if (!user) throw TargetError("no user 'postgres' (Debian package postgresql-15 makes it)");
-    auto dir = std::filesystem::path("/tmp") / ("faultline-pg-" + context.run_id);
-    context.cluster.register_file(dir);
-    work_dir_ = dir;
-    std::filesystem::create_directories(dir / "socket");
-    for (const auto& p : {dir, dir / "socket"})
-      if (::chown(p.c_str(), user->pw_uid, user->pw_gid) != 0)
-        throw TargetError("cannot chown " + p.string() + " to postgres");
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all |
-                                          std::filesystem::perms::group_exec |
-                                          std::filesystem::perms::others_exec);
+    work_dir_ = "/tmp/faultline-pg-" + context.run_id;
+    files_->make_dir(node_.name, work_dir_, {kServerUser, 0711});
+    files_->make_dir(node_.name, work_dir_ + "/socket", {kServerUser, 0755});
+  }
+
+  void fetch_quietly(const std::string& path) noexcept {
+    try {
+      if (files_->exists(node_.name, path)) files_->fetch(node_.name, path);
+    } catch (const std::exception& e) {
+      log::warn("postgres: could not fetch " + path + ": " + e.what());
+    }
+  }
+
+  void remove_quietly(const std::string& path) noexcept {
+    try {
+      files_->remove(node_.name, path);
+    } catch (const std::exception& e) {
+      log::warn("postgres: could not remove " + path + " (teardown will): " + e.what());
+    }
   }
 
   void create_schema() {
@@ -350,9 +348,10 @@ class PostgresTarget final : public Target {
 
   Isolation isolation_;
   NodeInfo node_;
-  std::filesystem::path bin_;
-  std::filesystem::path log_dir_;
-  std::filesystem::path work_dir_;
+  NodeFiles* files_ = nullptr;  // set by start()
+  std::string bin_;             // paths on node_
+  std::string log_dir_;
+  std::string work_dir_;
   std::unique_ptr<NodeProcess> server_;
   std::string version_;
 };

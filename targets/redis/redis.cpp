@@ -23,9 +23,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "core/log.h"
@@ -262,37 +262,19 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
     nodes_ = context.cluster.nodes();
     const NodeInfo& first = nodes_.front();
     int quorum = static_cast<int>(nodes_.size()) / 2 + 1;
+    NodeFiles& files = context.cluster.files();
     for (const auto& n : nodes_) {
-      auto dir = context.run_dir / "nodes" / n.name;
-      std::filesystem::create_directories(dir);
-      std::ofstream redis_conf(dir / "redis.conf");
-      redis_conf << "bind 0.0.0.0\nport " << kRedisPort << "\nprotected-mode no\n"
-                 << "dir " << dir.string() << "\nappendonly yes\nappendfsync everysec\n"
-                 << "save \"\"\ndaemonize no\nlogfile \"\"\n"
-                 << "min-replicas-to-write " << options_.min_replicas_to_write << "\n"
-                 << "min-replicas-max-lag 10\n";
-      if (&n != &first) redis_conf << "replicaof " << first.address << " " << kRedisPort << "\n";
-      redis_conf.close();
-      std::ofstream sentinel_conf(dir / "sentinel.conf");
-      sentinel_conf << "bind 0.0.0.0\nport " << kSentinelPort << "\nprotected-mode no\n"
-                    << "dir " << dir.string() << "\ndaemonize no\nlogfile \"\"\n"
-                    << "sentinel monitor " << kMasterName << " " << first.address << " "
-                    << kRedisPort << " " << quorum << "\n"
-                    << "sentinel down-after-milliseconds " << kMasterName << " "
-                    << options_.down_after_ms << "\n"
-                    << "sentinel failover-timeout " << kMasterName << " "
-                    << options_.failover_timeout_ms << "\n"
-                    << "sentinel parallel-syncs " << kMasterName << " 1\n";
-      sentinel_conf.close();
+      std::string dir = files.node_dir(n.name);
+      files.write_file(n.name, dir + "/redis.conf", redis_conf(n, first, dir));
+      files.write_file(n.name, dir + "/sentinel.conf", sentinel_conf(first, dir, quorum));
       std::vector<std::pair<std::string, std::string>> env;
       if (auto it = clock_files_.find(n.name); it != clock_files_.end())
-        env = {{"LD_PRELOAD", clock_shift_library().string()},
-               {"FAULTLINE_CLOCK_FILE", it->second.string()}};
+        env = {{"LD_PRELOAD", files.upload(n.name, clock_shift_library())},
+               {"FAULTLINE_CLOCK_FILE", it->second}};
       servers_.spawn(context.cluster, n.name, "redis",
-                     {{"redis-server", (dir / "redis.conf").string()}, env, dir / "redis.log"});
+                     {{"redis-server", dir + "/redis.conf"}, env, dir + "/redis.log"});
       servers_.spawn(context.cluster, n.name, "sentinel",
-                     {{"redis-sentinel", (dir / "sentinel.conf").string()}, env,
-                      dir / "sentinel.log"});
+                     {{"redis-sentinel", dir + "/sentinel.conf"}, env, dir + "/sentinel.log"});
     }
     wait_healthy(60s);
   }
@@ -344,7 +326,7 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
     return {};
   }
 
-  void use_clock_files(std::map<std::string, std::filesystem::path> files) override {
+  void use_clock_files(std::map<std::string, std::string> files) override {
     clock_shift_library();  // fail before anything starts when the library is missing
     clock_files_ = std::move(files);
   }
@@ -369,6 +351,31 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
   }
 
  private:
+  std::string redis_conf(const NodeInfo& node, const NodeInfo& first, const std::string& dir) const {
+    std::ostringstream conf;
+    conf << "bind 0.0.0.0\nport " << kRedisPort << "\nprotected-mode no\n"
+         << "dir " << dir << "\nappendonly yes\nappendfsync everysec\n"
+         << "save \"\"\ndaemonize no\nlogfile \"\"\n"
+         << "min-replicas-to-write " << options_.min_replicas_to_write << "\n"
+         << "min-replicas-max-lag 10\n";
+    if (node.name != first.name) conf << "replicaof " << first.address << " " << kRedisPort << "\n";
+    return conf.str();
+  }
+
+  std::string sentinel_conf(const NodeInfo& first, const std::string& dir, int quorum) const {
+    std::ostringstream conf;
+    conf << "bind 0.0.0.0\nport " << kSentinelPort << "\nprotected-mode no\n"
+         << "dir " << dir << "\ndaemonize no\nlogfile \"\"\n"
+         << "sentinel monitor " << kMasterName << " " << first.address << " " << kRedisPort << " "
+         << quorum << "\n"
+         << "sentinel down-after-milliseconds " << kMasterName << " " << options_.down_after_ms
+         << "\n"
+         << "sentinel failover-timeout " << kMasterName << " " << options_.failover_timeout_ms
+         << "\n"
+         << "sentinel parallel-syncs " << kMasterName << " 1\n";
+    return conf.str();
+  }
+
   // Empty when every redis answers, every Sentinel names the same master, and that master has
   // all the others as online replicas.
   std::string health_problem() {
@@ -414,7 +421,7 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
   RedisOptions options_;
   std::vector<NodeInfo> nodes_;
   ServerSet servers_{"redis"};
-  std::map<std::string, std::filesystem::path> clock_files_;
+  std::map<std::string, std::string> clock_files_;  // offset file on each node
   std::string version_;
 };
 
