@@ -21,7 +21,7 @@ struct Spec {
   std::filesystem::path file;
   std::string name;
   std::string system;          // target system: etcd, ...
-  int node_count = 5;
+  int node_count = 5;          // target.nodes: n1..nN
   std::string workload;        // register, ...
   int concurrency = 10;        // worker threads, each bound to a node round-robin
   double rate_per_s = 200;     // invocations per second across all workers

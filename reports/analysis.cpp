@@ -51,16 +51,16 @@ std::string count_of(std::int64_t n, const std::string& noun) {
 }
 
 // Where the node was during a partition: "n3 could not reach n1, n2 (minority side, 1 of 3)".
-std::string partition_side(const FaultWindow& window, const std::string& node, int nodes) {
+std::string partition_side(const FaultWindow& window, const std::string& node, int node_count) {
   const json& grudge = window.what.is_object() ? window.what.value("grudge", json()) : json();
   if (!grudge.is_object() || !grudge.contains(node)) return "";
   std::vector<std::string> cut;
   for (const auto& other : grudge[node]) cut.push_back(value_text(other));
   if (cut.empty()) return node + " could reach every node";
-  int reachable = nodes - static_cast<int>(cut.size());
-  std::string side = nodes > 0 && 2 * reachable <= nodes ? "minority side" : "majority side";
+  int reachable = node_count - static_cast<int>(cut.size());
+  std::string side = node_count > 0 && 2 * reachable <= node_count ? "minority side" : "majority side";
   return node + " could not reach " + join(cut, ", ") + " (" + side + ", " +
-         std::to_string(reachable) + " of " + std::to_string(nodes) + " nodes)";
+         std::to_string(reachable) + " of " + std::to_string(node_count) + " nodes)";
 }
 
 class AnomalyCollector {
