@@ -151,8 +151,9 @@ void add_op(History& history, const json& object, const std::string& source, std
 
 }  // namespace
 
-History read_history_text(std::string_view text, const std::string& source) {
-  History history;
+HistoryRead read_history_text_file(std::string_view text, const std::string& source) {
+  HistoryRead read;
+  History& history = read.history;
   switch (detect_format(text)) {
     case Format::jsonl: {
       std::size_t line_number = 0;
@@ -167,7 +168,10 @@ History read_history_text(std::string_view text, const std::string& source) {
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (object.is_discarded()) {
           // A run killed mid-write leaves a torn last line: keep the readable prefix.
-          if (start > text.size()) break;
+          if (start > text.size()) {
+            read.torn_line = line_number;
+            break;
+          }
           throw HistoryError(source, line_number, "not a JSON object: " + std::string(line.substr(0, 80)));
         }
         add_op(history, object, source, line_number);
@@ -191,16 +195,22 @@ History read_history_text(std::string_view text, const std::string& source) {
       }
       break;
   }
-  return history;
+  return read;
 }
 
-History read_history(const std::filesystem::path& path) {
+History read_history_text(std::string_view text, const std::string& source) {
+  return read_history_text_file(text, source).history;
+}
+
+HistoryRead read_history_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw HistoryError(path.string(), 0, "cannot open the file");
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  return read_history_text(buffer.str(), path.string());
+  return read_history_text_file(buffer.str(), path.string());
 }
+
+History read_history(const std::filesystem::path& path) { return read_history_file(path).history; }
 
 HistoryWriter::HistoryWriter(const std::filesystem::path& path) : out_(path, std::ios::app) {
   if (!out_) throw std::runtime_error("cannot open history file " + path.string());

@@ -70,6 +70,16 @@ Op op_from_json(const nlohmann::json& object);
 History read_history(const std::filesystem::path& path);
 History read_history_text(std::string_view text, const std::string& source_name);
 
+// A history as read, with whether it was cut: a run killed mid-write leaves a torn last JSONL
+// line, which is dropped (the readable prefix is kept) and reported here so that no result
+// hides it.
+struct HistoryRead {
+  History history;
+  std::size_t torn_line = 0;  // 1-based line of the dropped torn last line; 0: none
+};
+HistoryRead read_history_file(const std::filesystem::path& path);
+HistoryRead read_history_text_file(std::string_view text, const std::string& source_name);
+
 // Streams ops to a JSONL file. Thread-safe: clients and the nemesis share one writer.
 class HistoryWriter {
  public:

@@ -1,53 +1,65 @@
 #include "harness/analyze.h"
 
 #include <fstream>
+#include <sstream>
 
-#include "harness/spec.h"
 #include "core/stats.h"
-#include "core/store.h"
+#include "harness/spec.h"
 #include "reports/report.h"
 
 namespace faultline::report {
 
 using nlohmann::json;
 
-Recheck recheck_run(const std::filesystem::path& run_dir) {
+namespace {
+
+// results.json as an earlier run or analyze left it; an empty object when there is none.
+json previous_results(const std::filesystem::path& run_dir) {
+  std::ifstream in(run_dir / "results.json");
+  if (!in) return json::object();
+  json results = json::parse(in, nullptr, false);
+  return results.is_object() ? results : json::object();
+}
+
+// The record from the spec, completed with what the live run recorded.
+RunRecord live_record(const Test& test, const std::filesystem::path& run_dir, const json& previous) {
+  RunRecord record = run_record(test);
+  record.started_utc = run_dir.filename().string();
+  if (auto live = read_run_record(run_dir)) {
+    record.run_id = live->run_id;
+    record.version = live->version;
+    if (!live->started_utc.empty()) record.started_utc = live->started_utc;
+  } else if (previous.contains("target")) {  // a run from before run.json
+    record.run_id = previous.value("run_id", std::string());
+    record.version = previous["target"].value("version", std::string());
+  }
+  if (record.version.empty()) record.version = "unknown version (the run recorded none)";
+  return record;
+}
+
+}  // namespace
+
+RunResults recheck_run(const std::filesystem::path& run_dir, const RecheckOptions& options) {
   Test test = load_test(run_dir / "spec.yaml");
-  History history = read_history(run_dir / "history.jsonl");
-  json results = json::object();
-  if (std::ifstream in(run_dir / "results.json"); in) {
-    results = json::parse(in, nullptr, false);
-    if (results.is_discarded()) results = json::object();
-  }
-  Recheck out;
-  out.checks = test.workload->check(history, CheckLimits{test.spec.check_time_limit_s});
-  out.verdict = checker::Verdict::valid;
-  json checks = json::array();
-  for (const auto& c : out.checks) {
-    out.verdict = checker::worst(out.verdict, c.verdict);
-    checks.push_back(checker::to_json(c));
-  }
-  bool interrupted = results.value("interrupted", false);
-  if (interrupted) out.verdict = checker::worst(out.verdict, checker::Verdict::unknown);
-  // Fields only a live run knows (target version, limitations) are kept from the first write.
-  if (!results.contains("name")) results["name"] = test.spec.name;
-  if (!results.contains("spec_file")) results["spec_file"] = (run_dir / "spec.yaml").string();
-  if (!results.contains("target"))
-    results["target"] = {
-        {"system", test.spec.system}, {"version", test.spec.system}, {"nodes", test.spec.node_count}};
-  if (!results.contains("limitations")) results["limitations"] = test.target->limitations();
-  results["seed"] = test.spec.seed;
-  results["workload"] = test.spec.workload;
-  results["guarantee"] = test.workload->guarantee();
-  results["verdict"] = checker::to_string(out.verdict);
-  results["valid"] = out.verdict == checker::Verdict::valid;
-  results["interrupted"] = interrupted;
-  if (!results.contains("recovery_problem")) results["recovery_problem"] = "";
-  results["checks"] = checks;
-  results["stats"] = to_json(compute_stats(history));
-  write_file(run_dir / "results.json", results.dump(2) + "\n");
-  write_run_reports(run_dir);
-  return out;
+  HistoryRead read = read_history_file(run_dir / "history.jsonl");
+  json previous = previous_results(run_dir);
+  RunResults results;
+  results.run = live_record(test, run_dir, previous);
+  results.recovery_problem = previous.value("recovery_problem", std::string());
+  results.stats = compute_stats(read.history);
+  // Only the runner's end-of-run write sets `finished`; a folder without results.json was killed.
+  bool finished = !previous.empty() && previous.value("finished", true);
+  grade(results,
+        checker::check_all(test.workload->checkers(), read.history,
+                           CheckLimits{test.spec.check_time_limit_s}),
+        {.finished = finished, .interrupted = previous.value("interrupted", false),
+         .history_cut_at_line = read.torn_line, .allow_empty = options.allow_empty});
+  write_results(run_dir, results);
+  std::ifstream spec(run_dir / "spec.yaml");
+  std::ostringstream spec_text;
+  spec_text << spec.rdbuf();
+  write_run_reports(RunData{run_dir, spec_text.str(), to_json(results), std::move(read.history)});
+  return results;
 }
 
 }  // namespace faultline::report

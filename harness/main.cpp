@@ -64,6 +64,7 @@ struct CheckArgs {
   std::string initial_value;
   std::string nil_read = "absent";
   std::string claim = "strict-serializable";
+  bool allow_empty = false;
 };
 
 const std::vector<std::string> kTxnWorkloads = {"list-append", "rw-register"};
@@ -99,19 +100,45 @@ checker::CheckResult check_one(const History& history, const CheckArgs& args) {
   return checker::check_linearizable(history, options);
 }
 
+bool has_client_ops(const History& history) {
+  return std::any_of(history.begin(), history.end(), [](const Op& op) { return !op.is_nemesis(); });
+}
+
+// Checks one file. A torn last line is dropped and said; an empty history is unknown (nothing
+// was tested) unless allowed.
+checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
+                                std::size_t& torn_line) {
+  HistoryRead read = read_history_file(file);
+  torn_line = read.torn_line;
+  if (!has_client_ops(read.history) && !args.allow_empty) {
+    checker::CheckResult empty;
+    empty.checker = is_txn_model(args.model) ? "elle-" + args.model : "linearizable";
+    empty.model = is_txn_model(args.model) ? args.claim : args.model;
+    empty.summary = "the history has no client op: nothing was tested (--allow-empty accepts it)";
+    return empty;
+  }
+  return check_one(read.history, args);
+}
+
 int check_command(const CheckArgs& args) {
   checker::Verdict worst = checker::Verdict::valid;
   json all = json::array();
   for (const auto& file : args.files) {
-    checker::CheckResult result = check_one(read_history(file), args);
+    std::size_t torn_line = 0;
+    checker::CheckResult result = check_file(file, args, torn_line);
+    std::string cut = torn_line == 0 ? ""
+                                     : "history cut: its last line (line " +
+                                           std::to_string(torn_line) + ") was torn and dropped";
     worst = checker::worst(worst, result.verdict);
     if (args.json_output) {
       json j = checker::to_json(result);
       j["file"] = file;
+      j["history_cut_at_line"] = torn_line;
       all.push_back(j);
     } else {
       std::cout << file << ": " << checker::to_string(result.verdict) << " (" << result.model
                 << ", " << result.check_time_s << " s)\n  " << result.summary << "\n";
+      if (!cut.empty()) std::cout << "  " << cut << "\n";
     }
   }
   if (args.json_output) std::cout << all.dump(2) << "\n";
@@ -126,11 +153,12 @@ int clean_command(bool all) {
 }
 
 // Grades a stored run again and rewrites its results and reports; exits with the verdict.
-int analyze_command(const std::string& run_dir) {
-  report::Recheck recheck = report::recheck_run(run_dir);
+int analyze_command(const std::string& run_dir, const report::RecheckOptions& options) {
+  report::RunResults recheck = report::recheck_run(run_dir, options);
   for (const auto& c : recheck.checks)
     std::cout << c.checker << " (" << c.model << "): " << checker::to_string(c.verdict) << " in "
               << c.check_time_s << " s — " << c.summary << "\n";
+  for (const auto& note : recheck.verdict_notes) std::cout << "unknown: " << note << "\n";
   std::cout << "verdict: " << checker::to_string(recheck.verdict) << "\n"
             << "rewrote: " << run_dir << "/results.json, report.html, summary.md, junit.xml"
             << std::endl;
@@ -195,6 +223,8 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--nil-read", check.nil_read, "absent: a nil read means absent; any: matches any value")
       ->check(CLI::IsMember({"absent", "any"}));
 
+  check_cmd->add_flag("--allow-empty", check.allow_empty,
+                      "A history without client ops is valid (default: unknown, nothing tested)");
   check_cmd->add_option("--claim", check.claim, "Transactions: the isolation level claimed")
       ->check(CLI::IsMember(checker::txn_model_names()))
       ->capture_default_str();
@@ -209,6 +239,9 @@ int main(int argc, char** argv) {
   analyze_cmd->add_option("run_dir", analyze_dir, "A run folder (store/<name>/<time>)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  report::RecheckOptions analyze_options;
+  analyze_cmd->add_flag("--allow-empty", analyze_options.allow_empty,
+                        "A history without client ops is valid (default: unknown, nothing tested)");
 
   CompareArgs compare;
   auto* compare_cmd = app.add_subcommand(
@@ -244,7 +277,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return run_command(run);
     if (*check_cmd) return check_command(check);
     if (*clean_cmd) return clean_command(clean_all);
-    if (*analyze_cmd) return analyze_command(analyze_dir);
+    if (*analyze_cmd) return analyze_command(analyze_dir, analyze_options);
     if (*compare_cmd) return compare_command(compare);
     if (*serve_cmd) return serve_command(serve);
   } catch (const SpecError& e) {

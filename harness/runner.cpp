@@ -93,6 +93,7 @@ RunOutcome run_test(Test& test, const RunOptions& options) {
     // Heals and tears down on a throw.
     ClusterLifetime lifetime(test, facts.run_id, outcome.run_dir, announce);
     lifetime.bring_up();
+    facts.record = write_run_record(test, facts, outcome.run_dir);
     Recorder recorder(outcome.run_dir / "history.jsonl");
     FaultInterpreter faults(test, lifetime.nemesis_context());
     Workers workers(test, lifetime.cluster(), recorder);

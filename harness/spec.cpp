@@ -5,6 +5,7 @@
 #include <sstream>
 
 namespace faultline {
+
 namespace {
 
 std::string joined(const std::vector<std::string>& names) {
@@ -169,6 +170,29 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   resolved["nemesis"] = nemesis_resolved;
   test.resolved = resolved;
   return test;
+}
+
+report::RunRecord run_record(const Test& test) {
+  const Spec& spec = test.spec;
+  report::RunRecord r;
+  r.name = spec.name;
+  r.spec_file = spec.file.string();
+  r.seed = spec.seed;
+  r.system = spec.system;
+  r.node_names = node_names(spec.node_count);
+  r.workload = spec.workload;
+  r.guarantee = test.workload->guarantee();
+  r.concurrency = spec.concurrency;
+  r.rate_per_s = spec.rate_per_s;
+  r.timeout_ms = spec.timeout_ms;
+  r.time_limit_s = spec.time_limit_s;
+  r.interval_s = spec.interval_s;
+  r.faults = spec.faults;
+  for (const TimelineEntry& e : test.timeline)
+    r.timeline.push_back({test.nemeses[e.nemesis].first, e.at_s, e.duration_s});
+  r.fault_vocabulary = NemesisRegistry::names();
+  r.limitations = test.target->limitations();
+  return r;
 }
 
 Test load_test(const std::filesystem::path& file, const SpecOverrides& overrides) {

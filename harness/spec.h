@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nemesis/nemesis.h"
+#include "reports/results.h"
 #include "targets/target.h"
 #include "workloads/workload.h"
 
@@ -62,6 +63,10 @@ struct Test {
 
 // The node names of a cluster of `node_count` nodes: n1..nN.
 std::vector<std::string> node_names(int node_count);
+
+// The run record as far as the spec tells it: everything but run_id, started_utc and the
+// server's version, which only a live run knows. The fault vocabulary is the nemesis registry's.
+report::RunRecord run_record(const Test& test);
 
 // Throws SpecError (file:line:column and what was expected) on bad input.
 Test load_test(const std::filesystem::path& file, const SpecOverrides& overrides = {});

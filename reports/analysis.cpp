@@ -1,7 +1,5 @@
 #include "reports/analysis.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -17,8 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kPrefixOpsShown = 3;     // ops before the blocked one, for context
-constexpr std::size_t kCasesPerTypeShown = 5;  // Elle cases per anomaly type
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -32,18 +28,6 @@ std::string value_text(const json& value) {
   if (value.is_null()) return "nil";
   if (value.is_string()) return value.get<std::string>();
   return value.dump();
-}
-
-// The faults the spec asked for (nemesis.faults), empty if none or unreadable.
-std::vector<std::string> spec_faults(const std::string& spec_text) {
-  std::vector<std::string> faults;
-  try {
-    YAML::Node spec = YAML::Load(spec_text);
-    if (spec["nemesis"] && spec["nemesis"]["faults"])
-      for (const auto& f : spec["nemesis"]["faults"]) faults.push_back(f.as<std::string>());
-  } catch (const YAML::Exception&) {
-  }
-  return faults;
 }
 
 std::string count_of(std::int64_t n, const std::string& noun) {
@@ -75,14 +59,8 @@ class AnomalyCollector {
   }
 
   std::vector<Anomaly> collect() {
-    if (!results_.contains("checks")) return anomalies_;
-    for (const auto& check : results_["checks"]) {
-      std::string checker = check.value("checker", "");
-      const json& details = check.value("details", json::object());
-      if (details.contains("failures")) linear_failures(checker, details["failures"]);
-      if (details.contains("anomalies") && details["anomalies"].is_object())
-        txn_anomalies(checker, details);
-    }
+    for (const auto& check : checks_of(results_))
+      for (const auto& found : check.anomalies) add(check.checker, found);
     return anomalies_;
   }
 
@@ -92,20 +70,6 @@ class AnomalyCollector {
     if (by_index_.contains(index)) return index;
     auto it = completion_to_invoke_.find(index);
     return it == completion_to_invoke_.end() ? -1 : it->second;
-  }
-
-  void add_op(Anomaly& a, const json& index) {
-    if (!index.is_number_integer()) return;
-    std::int64_t i = invocation_of(index.get<std::int64_t>());
-    if (i >= 0 && std::find(a.ops.begin(), a.ops.end(), i) == a.ops.end()) a.ops.push_back(i);
-  }
-
-  // Adds an op Elle names T<index>, with that name.
-  void name_op(Anomaly& a, const json& index) {
-    add_op(a, index);
-    if (!index.is_number_integer()) return;
-    std::int64_t i = invocation_of(index.get<std::int64_t>());
-    if (i >= 0) a.names[i] = "T" + std::to_string(index.get<std::int64_t>());
   }
 
   void sort_ops(Anomaly& a) const {
@@ -133,81 +97,45 @@ class AnomalyCollector {
     return text + (side.empty() ? "." : ": " + side + ".");
   }
 
-  void linear_failures(const std::string& checker, const json& failures) {
-    for (const auto& failure : failures) {
-      Anomaly a;
-      a.checker = checker;
-      a.key = failure.value("key", "");
-      std::string reason = failure.value("reason", "");
-      a.headline = (a.key.empty() ? "" : "key " + a.key + ": ") + reason;
-      a.sentences.push_back(reason.empty()
-                                ? ""
-                                : std::string(1, static_cast<char>(std::toupper(reason[0]))) +
-                                      reason.substr(1) + ".");
-      if (failure.contains("blocked_op")) {
-        const json& blocked = failure["blocked_op"];
-        a.type = "nonlinearizable-" + blocked.value("f", std::string("op"));
-        add_op(a, blocked["index"]);
-        a.focus = a.ops.empty() ? -1 : a.ops.front();
-      } else {
-        a.type = "nonlinearizable";
-      }
-      for (const auto& op : failure.value("concurrent_ops", json::array())) add_op(a, op["index"]);
-      for (const auto& op : failure.value("ops", json::array())) add_op(a, op["index"]);
-      const json& prefix = failure.value("longest_prefix", json::array());
-      std::vector<std::string> before;
-      for (std::size_t i = prefix.size() - std::min(prefix.size(), kPrefixOpsShown);
-           i < prefix.size(); ++i) {
-        add_op(a, prefix[i]);
-        std::int64_t index = invocation_of(prefix[i].get<std::int64_t>());
-        if (index >= 0) {
-          const OpSpan& s = spans_[by_index_.at(index)];
-          before.push_back(s.label() + " (op " + std::to_string(index) + ", process " +
-                           std::to_string(s.process) + ", " +
-                           (s.complete_ns >= 0 ? "done at " + format_s(s.complete_ns)
-                                               : std::string("never done")) +
-                           ")");
-        }
-      }
-      if (!before.empty())
-        a.sentences.push_back(
-            "The last ops the checker could order before it: " + join(before, "; ") + ".");
-      a.context = context_of(a.focus);
-      if (!a.context.empty()) a.sentences.push_back(a.context);
-      sort_ops(a);
-      anomalies_.push_back(std::move(a));
+  // "The last ops the checker could order before it: ..." with their labels and times.
+  std::string preceding_sentence(const std::vector<std::int64_t>& preceding) const {
+    std::vector<std::string> before;
+    for (std::int64_t index : preceding) {
+      if (!by_index_.contains(index)) continue;
+      const OpSpan& s = spans_[by_index_.at(index)];
+      before.push_back(s.label() + " (op " + std::to_string(index) + ", process " +
+                       std::to_string(s.process) + ", " +
+                       (s.complete_ns >= 0 ? "done at " + format_s(s.complete_ns)
+                                           : std::string("never done")) +
+                       ")");
     }
+    if (before.empty()) return "";
+    return "The last ops the checker could order before it: " + join(before, "; ") + ".";
   }
 
-  void txn_anomalies(const std::string& checker, const json& details) {
-    std::set<std::string> forbidden;
-    for (const auto& t : details.value("forbidden_found", json::array()))
-      forbidden.insert(value_text(t));
-    for (const auto& [type, cases] : details["anomalies"].items()) {
-      std::size_t shown = 0;
-      for (const auto& c : cases) {
-        if (shown++ == kCasesPerTypeShown) break;
-        Anomaly a;
-        a.checker = checker;
-        a.type = type;
-        a.key = c.value("key", "");
-        for (const auto& step : c.value("steps", json::array()))
-          a.sentences.push_back(value_text(step) + ".");
-        if (c.contains("explanation")) a.sentences.push_back(value_text(c["explanation"]) + ".");
-        for (const auto& i : c.value("cycle", json::array())) name_op(a, i);
-        if (c.contains("txn")) name_op(a, c["txn"]);
-        std::string first = a.sentences.empty() ? type : a.sentences.front();
-        a.headline = first + (forbidden.contains(type) ? " (forbidden by the claim)"
-                                                       : " (allowed by the claim)");
-        if (!a.ops.empty()) {
-          // A cycle has no single culprit: no focus op; the context is the first txn's.
-          a.context = context_of(a.ops.front(), a.names[a.ops.front()]);
-          if (!a.context.empty()) a.sentences.push_back(a.context);
-        }
-        sort_ops(a);
-        anomalies_.push_back(std::move(a));
-      }
-    }
+  // The checker's anomaly, with what only the whole run knows: op labels and the fault in force.
+  void add(const std::string& checker, const checker::Anomaly& found) {
+    Anomaly a;
+    a.checker = checker;
+    a.type = found.kind;
+    a.key = found.keys.empty() ? "" : found.keys.front();
+    a.headline = found.headline;
+    a.sentences = found.explanation;
+    for (std::int64_t op : found.ops)
+      if (std::int64_t i = invocation_of(op); i >= 0 && std::find(a.ops.begin(), a.ops.end(), i) == a.ops.end())
+        a.ops.push_back(i);
+    a.focus = found.focus >= 0 ? invocation_of(found.focus) : -1;
+    a.names = found.names;
+    if (std::string before = preceding_sentence(found.preceding); !before.empty())
+      a.sentences.push_back(before);
+    // No focus (a cycle has no single culprit): the context is the first op's.
+    if (a.focus >= 0)
+      a.context = context_of(a.focus, a.names.contains(a.focus) ? a.names[a.focus] : "");
+    else if (!a.ops.empty())
+      a.context = context_of(a.ops.front(), a.names[a.ops.front()]);
+    if (!a.context.empty()) a.sentences.push_back(a.context);
+    sort_ops(a);
+    anomalies_.push_back(std::move(a));
   }
 
   const json& results_;
@@ -222,9 +150,11 @@ class AnomalyCollector {
 std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   std::vector<NotExercised> out;
   const json& limitations = run.results.value("limitations", json::object());
-  std::vector<std::string> asked = spec_faults(run.spec_text);
+  RunRecord record = record_of(run);
+  const std::vector<std::string>& vocabulary = record.fault_vocabulary;
+  std::vector<std::string> asked = record.faults_asked();
   std::vector<std::string> not_asked, not_started;
-  for (const auto& fault : fault_vocabulary()) {
+  for (const auto& fault : vocabulary) {
     if (std::find(a.faults_injected.begin(), a.faults_injected.end(), fault) !=
         a.faults_injected.end())
       continue;
@@ -238,14 +168,17 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
           join(std::vector<std::string>(faults.begin(), faults.end() - 1), ", ") + " and " + text;
     return text + " faults";
   };
+  if (vocabulary.empty())
+    out.push_back({"which faults the spec asked for",
+                   "this results.json predates the recorded spec (schema 1); `faultline analyze` "
+                   "records it"});
   if (!not_asked.empty())
     out.push_back({faults_named(not_asked), "not in the spec's nemesis faults"});
   if (!not_started.empty())
     out.push_back({faults_named(not_started),
                    "in the spec, but never started (the run ended first, or every start failed)"});
   for (const auto& [what, why] : limitations.items()) {
-    bool is_fault = std::find(fault_vocabulary().begin(), fault_vocabulary().end(), what) !=
-                    fault_vocabulary().end();
+    bool is_fault = std::find(vocabulary.begin(), vocabulary.end(), what) != vocabulary.end();
     out.push_back({is_fault ? what + " faults on this target" : what, value_text(why)});
   }
   std::int64_t info = 0;
@@ -267,6 +200,11 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   if (run.results.value("interrupted", false))
     out.push_back(
         {"the full schedule", "the run was interrupted (Ctrl-C or SIGTERM) before its time limit"});
+  else if (!run.results.value("finished", true))
+    out.push_back({"the full schedule", "the run did not finish (killed or crashed)"});
+  if (std::size_t cut = run.results.value("history_cut_at_line", std::size_t{0}); cut > 0)
+    out.push_back({"the end of the history",
+                   "its last line (line " + std::to_string(cut) + ") was torn and dropped"});
   std::string recovery = run.results.value("recovery_problem", "");
   if (!recovery.empty())
     out.push_back({"recovery after healing", "the cluster did not recover: " + recovery});
@@ -391,6 +329,18 @@ RunData load_run(const std::filesystem::path& run_dir) {
   run.dir = run_dir;
   run.spec_text = read_text(run_dir / "spec.yaml");
   std::string results = read_text(run_dir / "results.json");
+  HistoryRead read;
+  if (results.empty() && std::filesystem::exists(run_dir / "history.jsonl")) {
+    // A run killed before its end-of-run record: what it recorded, graded unknown.
+    read = read_history_file(run_dir / "history.jsonl");
+    RunResults unfinished;
+    unfinished.run = read_run_record(run_dir).value_or(RunRecord{});
+    unfinished.stats = compute_stats(read.history);
+    grade(unfinished, {}, {.finished = false, .history_cut_at_line = read.torn_line});
+    run.results = to_json(unfinished);
+    run.history = std::move(read.history);
+    return run;
+  }
   if (results.empty()) throw RunDirError("no results.json in " + run_dir.string());
   run.results = json::parse(results, nullptr, false);
   if (run.results.is_discarded())
@@ -592,10 +542,20 @@ std::vector<Anomaly> collect_anomalies(const json& results, const History& histo
   return AnomalyCollector(results, history, windows).collect();
 }
 
-const std::vector<std::string>& fault_vocabulary() {
-  static const std::vector<std::string> faults{"partition", "packet-loss", "kill", "pause",
-                                               "clock"};
-  return faults;
+RunRecord record_of(const RunData& run) {
+  if (run.results.contains("run") && run.results["run"].is_object())
+    return run_record_from_json(run.results["run"]);
+  // Schema 1: only the top-level fields; no spec as data.
+  RunRecord r = run_record_from_json(run.results);
+  r.fault_vocabulary.clear();
+  return r;
+}
+
+std::vector<checker::CheckResult> checks_of(const json& results) {
+  std::vector<checker::CheckResult> checks;
+  for (const auto& c : results.value("checks", json::array()))
+    if (c.is_object()) checks.push_back(checker::check_result_from_json(c));
+  return checks;
 }
 
 Analysis analyze(const RunData& run) {

@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "checker/checker.h"
 #include "core/history.h"
+#include "reports/results.h"
 
 namespace faultline::report {
 
@@ -32,7 +34,10 @@ class RunDirError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws HistoryError (bad history) or RunDirError (missing or unreadable results.json).
+// A folder with a history but no results.json is a run killed before its end-of-run record: its
+// results are made up here as unfinished, verdict unknown (run.json supplies the record).
+// Throws HistoryError (bad history) or RunDirError (neither results.json nor a history, or
+// results.json unreadable).
 RunData load_run(const std::filesystem::path& run_dir);
 
 // One fault in force: from the nemesis's start-X info (the fault was applied) to the matching
@@ -98,7 +103,8 @@ struct OpSpan {
 // Every client op, in invocation order.
 std::vector<OpSpan> op_spans(const History& history);
 
-// One anomaly a checker reported, normalised across checkers.
+// One anomaly a checker reported (checker::Anomaly), with what the run adds: op labels and the
+// fault in force.
 struct Anomaly {
   std::string checker;                 // "linearizable", "elle-list-append", ...
   std::string type;                    // "nonlinearizable-read", "G-single", ...
@@ -114,8 +120,12 @@ struct Anomaly {
 std::vector<Anomaly> collect_anomalies(const nlohmann::json& results, const History& history,
                                        const std::vector<FaultWindow>& windows);
 
-// The fault vocabulary faultline knows, whether or not this target supports each.
-const std::vector<std::string>& fault_vocabulary();
+// The run record of results.json ("run"); for a schema-1 file, what its top-level fields tell
+// (no faults asked for, no fault vocabulary).
+RunRecord record_of(const RunData& run);
+
+// results.json's checks[], typed.
+std::vector<checker::CheckResult> checks_of(const nlohmann::json& results);
 
 struct NotExercised {
   std::string what;

@@ -39,10 +39,21 @@ void compare_phase(const PhaseFigures& now, const PhaseFigures& base, const Comp
   }
 }
 
+// Schema 1 results carry no typed anomalies: comparing anomaly types would report them gone.
+void require_current_schema(const RunData& run) {
+  int schema = run.results.value("schema_version", 1);
+  if (schema < kResultsSchemaVersion)
+    throw RunDirError(run.dir.string() + ": results.json is schema " + std::to_string(schema) +
+                      ", too old to compare (written before anomalies were recorded typed); run "
+                      "`faultline analyze " + run.dir.string() + "` to re-grade it, then compare");
+}
+
 }  // namespace
 
 Comparison compare_runs(const RunData& run, const RunData& baseline,
                         const CompareOptions& options) {
+  require_current_schema(run);
+  require_current_schema(baseline);
   Comparison out;
   Analysis now = analyze(run), base = analyze(baseline);
   std::string name = run.results.value("name", std::string()),

@@ -24,6 +24,8 @@ struct Comparison {
   bool regressed() const { return !worse.empty(); }
 };
 
+// A run that did not finish has verdict unknown. Throws RunDirError when either results.json is
+// older than kResultsSchemaVersion (the message says to re-run `faultline analyze`).
 Comparison compare_runs(const RunData& run, const RunData& baseline, const CompareOptions& options);
 
 // The comparison as lines for a terminal or a PR comment.

@@ -1,7 +1,6 @@
 // report.html: one self-contained page. The tables, the answers and the anomaly timelines are
 // rendered here as HTML and SVG (readable without JavaScript); the charts and the paged history
 // timeline are drawn by reports/assets/report.js (with uPlot) from a JSON block in the page.
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -46,16 +45,6 @@ std::string outcome_class(OpType type) {
   }
 }
 
-int spec_concurrency(const std::string& spec_text) {
-  try {
-    YAML::Node spec = YAML::Load(spec_text);
-    if (spec["clients"] && spec["clients"]["concurrency"])
-      return spec["clients"]["concurrency"].as<int>();
-  } catch (const YAML::Exception&) {
-  }
-  return 0;
-}
-
 // JSON inside <script>: "</" would end the element.
 std::string script_safe(std::string text) {
   for (std::size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3))
@@ -73,13 +62,15 @@ json chart_data(const RunData& run, const Analysis& a) {
   for (const auto& s : a.spans) ok_count += s.outcome == OpType::ok;
   if (a.spans.size() > kMaxOpsEmbedded)
     stride = (ok_count + kMaxOpsEmbedded / 2 - 1) / (kMaxOpsEmbedded / 2);
-  json process = json::array(), start = json::array(), duration = json::array(),
+  RunRecord record = record_of(run);
+  json process = json::array(), worker = json::array(), start = json::array(), duration = json::array(),
        outcome = json::array(), label = json::array(), labels = json::array();
   std::map<std::string, std::size_t> label_ids;
   std::size_t ok_seen = 0;
   for (const auto& s : a.spans) {
     if (s.outcome == OpType::ok && ok_seen++ % stride != 0) continue;
     process.push_back(s.process);
+    worker.push_back(record.worker_of(s.process));
     start.push_back(s.invoke_ns / kTick_ns);
     duration.push_back(s.complete_ns < 0 ? -1 : (s.complete_ns - s.invoke_ns) / kTick_ns);
     outcome.push_back(s.outcome == OpType::ok ? 0 : s.outcome == OpType::fail ? 1 : 2);
@@ -100,10 +91,10 @@ json chart_data(const RunData& run, const Analysis& a) {
   return {{"tick_ns", kTick_ns},
           {"end", a.end_ns / kTick_ns},
           {"windows", windows},
-          {"lanes", spec_concurrency(run.spec_text)},
+          {"lanes", record.concurrency},  // 0: workers unknown, lanes are processes
           {"total_ops", a.spans.size()},
           {"ok_stride", stride},
-          {"ops", {{"p", process}, {"s", start}, {"d", duration}, {"o", outcome}, {"l", label}}},
+          {"ops", {{"p", process}, {"w", worker}, {"s", start}, {"d", duration}, {"o", outcome}, {"l", label}}},
           {"labels", labels},
           {"throughput", {{"ok", ok}, {"fail", fail}, {"info", info}}}};
 }
@@ -174,7 +165,8 @@ class HtmlWriter {
                            std::to_string(stats.value("info_ops", 0)) + ")");
     fact("Verdict",
          "<span class=\"badge " + verdict + "\">" + verdict + "</span>" +
-             (r.value("interrupted", false) ? " (interrupted: the run was cut short)" : ""));
+             (r.value("interrupted", false) ? " (interrupted: the run was cut short)" : "") +
+             (verdict_notes_text(run_).empty() ? "" : " — " + h(verdict_notes_text(run_))));
     fact("Reproduce", "<code>" + h(reproduce_command(run_)) + "</code>");
     out_ << "</dl>\n<p class=\"note\">Outcomes: <span class=\"key ok\">ok</span> took effect; "
          << "<span class=\"key fail\">fail</span> certainly did not; <span class=\"key "

@@ -40,7 +40,10 @@ std::string render_junit(const RunData& run, const Analysis& a) {
     cases << "    </testcase>\n";
   }
   std::string problem;
-  if (run.results.value("interrupted", false))
+  // Why the verdict is capped at unknown: interrupted, unfinished, cut or empty history.
+  for (const auto& note : run.results.value("verdict_notes", nlohmann::json::array()))
+    if (note.is_string()) problem += (problem.empty() ? "" : "; ") + note.get<std::string>();
+  if (problem.empty() && run.results.value("interrupted", false))
     problem = "the run was interrupted before its time limit";
   std::string recovery = run.results.value("recovery_problem", std::string());
   if (!recovery.empty())

@@ -6,7 +6,16 @@ namespace faultline::report {
 using nlohmann::json;
 
 std::string verdict_of(const RunData& run) {
-  return run.results.value("verdict", std::string("unknown"));
+  if (!run.results.value("finished", true)) return "unknown";  // never a pass
+  return std::string(checker::to_string(
+      checker::parse_verdict(run.results.value("verdict", std::string("unknown")))));
+}
+
+std::string verdict_notes_text(const RunData& run) {
+  std::vector<std::string> notes;
+  for (const auto& note : run.results.value("verdict_notes", json::array()))
+    if (note.is_string()) notes.push_back(note.get<std::string>());
+  return join(notes, "; ");
 }
 
 std::string reproduce_command(const RunData& run) {

@@ -37,8 +37,10 @@ std::string render_summary_md(const RunData& run, const Analysis& a) {
   std::string verdict = verdict_of(run);
   out << "## faultline: " << run.results.value("name", std::string("run")) << " — "
       << verdict_mark(verdict) << "\n\n"
-      << one_line_summary(run, a) << "\n\n"
-      << "| Guarantee claimed | Observed | What it cost | Not exercised |\n|---|---|---|---|\n";
+      << one_line_summary(run, a) << "\n\n";
+  if (std::string notes = verdict_notes_text(run); !notes.empty())
+    out << "Unknown: " << markdown_cell(notes) << ".\n\n";
+  out << "| Guarantee claimed | Observed | What it cost | Not exercised |\n|---|---|---|---|\n";
   std::vector<std::string> gaps;
   for (const auto& n : a.not_exercised) gaps.push_back(n.what);
   for (const auto& check : run.results.value("checks", json::array())) {

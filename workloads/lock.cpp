@@ -7,7 +7,7 @@
 // Spec options (workload:): key (default "lock"), ttl_ms (default 5000), claim (mutex).
 // A ttl shorter than a holder keeps the lock is a lease that can expire under a live holder:
 // keep it well above the time between a worker's ops (concurrency / rate_per_s).
-#include "workloads/linear_check.h"
+#include "checker/linear/linearizability.h"
 #include "workloads/workload.h"
 
 namespace faultline {
@@ -32,9 +32,9 @@ class LockWorkload final : public Workload {
     return op;
   }
 
-  std::vector<checker::CheckResult> check(const History& history,
-                                          const CheckLimits& limits) const override {
-    return check_linearizable_as(history, "mutex", limits);
+  // Knossos' mutex: an acquire succeeds only when free, a release only when held.
+  checker::Checkers checkers() const override {
+    return {checker::linearizable_checker({.model = "mutex"})};
   }
 
   std::string guarantee() const override { return "mutual exclusion (linearizable mutex)"; }

@@ -5,7 +5,7 @@
 // 0..values-1, default 5; few values make cas succeed often), claim (linearizable).
 #include <atomic>
 
-#include "workloads/linear_check.h"
+#include "checker/linear/linearizability.h"
 #include "workloads/workload.h"
 
 namespace faultline {
@@ -41,9 +41,8 @@ class RegisterWorkload final : public Workload {
     return reads;
   }
 
-  std::vector<checker::CheckResult> check(const History& history,
-                                          const CheckLimits& limits) const override {
-    return check_linearizable_as(history, "cas-register", limits);
+  checker::Checkers checkers() const override {
+    return {checker::linearizable_checker({.model = "cas-register"})};
   }
 
   std::string guarantee() const override { return "linearizable register (per key)"; }

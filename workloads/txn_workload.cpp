@@ -78,10 +78,8 @@ std::vector<Op> TxnWorkload::final_ops() const {
   return ops;
 }
 
-std::vector<checker::CheckResult> TxnWorkload::check(const History& history,
-                                                     const CheckLimits& limits) const {
-  return {checker::check_transactions(
-      history, checker::TxnOptions{checker_workload_, options_.claim, limits.time_limit_s})};
+checker::Checkers TxnWorkload::checkers() const {
+  return {checker::transactions_checker(checker::TxnOptions{checker_workload_, options_.claim})};
 }
 
 std::string TxnWorkload::guarantee() const {

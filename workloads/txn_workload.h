@@ -37,8 +37,7 @@ class TxnWorkload : public Workload {
   Op generate(Rng& rng) override;
   // Reads every key ever used, a few keys per txn.
   std::vector<Op> final_ops() const override;
-  std::vector<checker::CheckResult> check(const History& history,
-                                          const CheckLimits& limits) const override;
+  checker::Checkers checkers() const override;
   std::string guarantee() const override;
 
  private:

@@ -1,4 +1,4 @@
-// A workload: the ops clients perform, how they are generated, and how the history is checked.
+// A workload: the ops clients perform, how they are generated, and which checkers grade the history.
 // One file per workload declares all three (FoundationDB's simulation workloads).
 #pragma once
 
@@ -16,9 +16,7 @@ namespace faultline {
 
 using Rng = std::mt19937_64;
 
-struct CheckLimits {
-  double time_limit_s = 0;  // 0: no wall-clock limit (the checker's own budget still applies)
-};
+using checker::CheckLimits;
 
 class Workload {
  public:
@@ -30,9 +28,9 @@ class Workload {
   virtual Op generate(Rng& rng) = 0;
   // Ops run once after the faults are healed (final reads), one at a time.
   virtual std::vector<Op> final_ops() const { return {}; }
-  // Grades the history against the claimed model.
-  virtual std::vector<checker::CheckResult> check(const History& history,
-                                                  const CheckLimits& limits) const = 0;
+  // The checkers that grade a history against the claimed model, run together by
+  // checker::check_all (the worst verdict wins).
+  virtual checker::Checkers checkers() const = 0;
   // The claimed model, as the report names the guarantee ("linearizable register").
   virtual std::string guarantee() const = 0;
 };

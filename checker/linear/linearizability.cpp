@@ -281,6 +281,7 @@ CheckResult combine(const std::vector<Object>& objects, const std::vector<KeyRes
     invalid_keys.push_back(objects[i].key);
     nlohmann::json failure = result.failure->details;
     failure["key"] = objects[i].key;
+    check.anomalies.push_back(linear_anomaly(failure));
     failures.push_back(std::move(failure));
   }
   check.summary = summarize(check, objects, results, ops, invalid_keys.size(), unknown_keys.size());

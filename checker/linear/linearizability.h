@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,5 +44,11 @@ std::vector<std::string> linear_model_names();
 // budget ran out on some key and no key was invalid. Throws HistoryError on malformed input: an
 // unknown model or f, a value of the wrong shape, two ops in flight on one process.
 CheckResult check_linearizable(const History& history, const LinearOptions& options);
+
+// A Checker running check_linearizable with `options` (its time_limit_s comes from the limits).
+std::shared_ptr<const Checker> linearizable_checker(LinearOptions options);
+
+// The anomaly of one invalid key from its entry in details.failures (checker/linear/anomaly.cpp).
+Anomaly linear_anomaly(const nlohmann::json& failure);
 
 }  // namespace faultline::checker

@@ -174,6 +174,7 @@ CheckResult check_transactions(const History& history, const TxnOptions& options
       {"warning_count", inf.warnings.size()},
       {"warnings", warnings},
   };
+  result.anomalies = txn_anomalies(result.details["anomalies"], forbidden, history);
   result.check_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

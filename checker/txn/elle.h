@@ -9,6 +9,8 @@
 // checker/txn/README.md for the semantics and the anomaly table.
 #pragma once
 
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,5 +42,13 @@ std::vector<std::string> txn_model_names();
 // "explanation"; forbidden_found, not, also_not, strongest_satisfied, undecided,
 // unfinished_searches, warnings.
 CheckResult check_transactions(const History& history, const TxnOptions& options);
+
+// A Checker running check_transactions with `options` (its time_limit_s comes from the limits).
+std::shared_ptr<const Checker> transactions_checker(TxnOptions options);
+
+// The typed anomalies of details.anomalies ({type: [case...]}), at most a few cases per type,
+// ops given by invocation index in time order (checker/txn/anomaly.cpp).
+std::vector<Anomaly> txn_anomalies(const nlohmann::json& cases_by_type,
+                                   const std::set<std::string>& forbidden, const History& history);
 
 }  // namespace faultline::checker

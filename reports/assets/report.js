@@ -80,13 +80,13 @@
     }
   }
 
-  // The paged timeline: lanes are workers (process mod concurrency), time runs left to right.
+  // The paged timeline: lanes are workers (ops.w, from the run record), time runs left to right.
   function timeline() {
     var canvas = document.getElementById('timeline-canvas');
     var tip = document.getElementById('timeline-tip');
     var laneOf = {}, lanes = [];
     for (var i = 0; i < count; i++) {
-      var lane = data.lanes > 0 ? ops.p[i] % data.lanes : ops.p[i];
+      var lane = ops.w[i];
       if (!(lane in laneOf)) { laneOf[lane] = 0; lanes.push(lane); }
     }
     lanes.sort(function (a, b) { return a - b; });
@@ -122,7 +122,7 @@
       for (var i = 0; i < count; i++) {
         var s = ops.s[i] * tick, e = ops.d[i] < 0 ? endSeconds : (ops.s[i] + ops.d[i]) * tick;
         if (e < from || s > to) continue;
-        var lane = laneOf[data.lanes > 0 ? ops.p[i] % data.lanes : ops.p[i]];
+        var lane = laneOf[ops.w[i]];
         var x0 = Math.max(px(s), left), x1 = Math.min(px(e), left + plot), y = top + lane * laneHeight + 2;
         var w = Math.max(1.5, x1 - x0);
         ctx.fillStyle = colors[outcomes[ops.o[i]]];

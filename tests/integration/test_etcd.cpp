@@ -92,6 +92,16 @@ TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable histo
   History prefix = read_history(history_path);
   CHECK(prefix.size() > 10);
 
+  // Graded again, a killed run is unknown, never a pass, and keeps the server's real version.
+  Output analyze = run_faultline({"analyze", (store / "latest").string()});
+  INFO(analyze.text);
+  CHECK(analyze.exit_code == 2);
+  CHECK(analyze.text.find("verdict: unknown") != std::string::npos);
+  CHECK(analyze.text.find("did not finish") != std::string::npos);
+  nlohmann::json results = read_json(store / "latest" / "results.json");
+  CHECK(results["finished"] == false);
+  CHECK(results["target"]["version"].get<std::string>().rfind("etcd 3.", 0) == 0);
+
   Output clean = run_faultline({"clean"});
   INFO(clean.text);
   CHECK(clean.exit_code == 0);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "checker/linear/linearizability.h"
 #include "core/history.h"
 #include "reports/analysis.h"
 
@@ -77,8 +78,26 @@ inline nlohmann::json partition_value(const std::string& isolated) {
   return {{"description", "one " + isolated + " isolated"}, {"grudge", grudge}, {"shape", "one"}};
 }
 
+// The run record of kUnitSpec, as results.json carries it.
+inline nlohmann::json unit_record() {
+  report::RunRecord r;
+  r.name = "unit-register";
+  r.seed = 42;
+  r.system = "etcd";
+  r.version = "etcd 3.4.23";
+  r.node_names = {"n1", "n2", "n3"};
+  r.workload = "register";
+  r.concurrency = 2;
+  r.faults = {"partition"};
+  r.interval_s = 1;
+  r.fault_vocabulary = {"partition", "packet-loss", "kill", "pause", "clock"};
+  r.limitations = {{"clock", "clock faults not effective on etcd"}};
+  return report::to_json(r);
+}
+
 inline nlohmann::json results_for(const std::string& verdict, nlohmann::json checks) {
-  return {{"name", "unit-register"},
+  return {{"schema_version", report::kResultsSchemaVersion},
+          {"name", "unit-register"},
           {"spec_file", "examples/unit.yaml"},
           {"seed", 42},
           {"target", {{"system", "etcd"}, {"version", "etcd 3.4.23"}, {"nodes", 3}}},
@@ -90,19 +109,25 @@ inline nlohmann::json results_for(const std::string& verdict, nlohmann::json che
           {"recovery_problem", ""},
           {"checks", std::move(checks)},
           {"stats", {{"ok_ops", 0}, {"fail_ops", 0}, {"info_ops", 0}}},
-          {"limitations", {{"clock", "clock faults not effective on etcd"}}}};
+          {"limitations", {{"clock", "clock faults not effective on etcd"}}},
+          {"finished", true},
+          {"run", unit_record()}};
 }
 
 inline nlohmann::json linear_check(const std::string& verdict,
                                    nlohmann::json failures = nlohmann::json::array()) {
-  nlohmann::json invalid_keys = nlohmann::json::array();
-  for (const auto& f : failures) invalid_keys.push_back(f["key"]);
+  nlohmann::json invalid_keys = nlohmann::json::array(), anomalies = nlohmann::json::array();
+  for (const auto& f : failures) {
+    invalid_keys.push_back(f["key"]);
+    anomalies.push_back(checker::to_json(checker::linear_anomaly(f)));  // as the checker fills it
+  }
   return {{"checker", "linearizable"},
           {"model", "cas-register"},
           {"verdict", verdict},
           {"valid", verdict == "valid"},
           {"summary", verdict == "valid" ? "linearizable" : "not linearizable: key k1: stale read"},
           {"check_time_s", 0.01},
+          {"anomalies", anomalies},
           {"details", {{"keys", 2}, {"invalid_keys", invalid_keys}, {"failures", failures}}}};
 }
 

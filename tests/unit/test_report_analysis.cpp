@@ -1,6 +1,8 @@
 // Fault windows, per-phase availability and latency, anomalies and gaps on hand-built histories.
 #include <catch2/catch.hpp>
 
+#include "checker/txn/elle.h"
+#include "harness/spec.h"
 #include "reports/analysis.h"
 #include "tests/unit/report_test_support.h"
 
@@ -173,6 +175,10 @@ TEST_CASE("report: Elle anomalies keep their cycle steps, and completion indexes
            {{{"cycle", {t0_done, t1_invoke, t0_done}},
              {"steps",
               {"T0 < T1 because T1 read x = [1]", "T1 < T0 because T0 did not see 2"}}}}}}}}}};
+  // As the checker fills them.
+  check["anomalies"] = nlohmann::json::array();
+  for (const auto& a : checker::txn_anomalies(check["details"]["anomalies"], {"G-single"}, h))
+    check["anomalies"].push_back(checker::to_json(a));
   auto anomalies = collect_anomalies(results_for("invalid", {check}), h, {});
   REQUIRE(anomalies.size() == 1);
   CHECK(anomalies[0].type == "G-single");
@@ -231,4 +237,48 @@ TEST_CASE("report: what was not exercised names missing faults, limitations and 
   CHECK(a.answers[1].answer.find("During 1 partition window") == 0);
   CHECK(a.answers[2].answer.find("Per key: 2 keys") == 0);
   CHECK(a.answers[3].answer.find("packet-loss, kill, pause and clock faults") != std::string::npos);
+}
+
+TEST_CASE("report: a timeline spec's faults are in the spec, and one that never started says so") {
+  Test test = load_test_text(
+      "name: unit-timeline\n"
+      "target: { system: etcd, nodes: 3 }\n"
+      "workload: { name: register, keys: 2 }\n"
+      "clients: { concurrency: 2, rate_per_s: 10, timeout_ms: 1000 }\n"
+      "nemesis:\n"
+      "  timeline:\n"
+      "    - { at_s: 1, fault: partition, nodes: [n1], duration_s: 4 }\n"
+      "    - { at_s: 100, fault: kill, nodes: [n2] }\n"
+      "time_limit_s: 1\n",
+      "timeline.yaml");
+  report::RunRecord record = run_record(test);
+  CHECK(record.faults_asked() == std::vector<std::string>{"partition", "kill"});
+  RunData run;
+  run.history = HistoryBuilder()
+                    .nemesis("start-partition", 1, partition_value("n1"))
+                    .op(0, "read", "k1", 2, 3, OpType::ok, 1)
+                    .nemesis("stop-partition", 5)
+                    .build();
+  run.results = results_for("valid", {linear_check("valid")});
+  run.results["run"] = report::to_json(record);
+  Analysis a = analyze(run);
+  auto find = [&](const std::string& what) -> std::string {
+    for (const auto& n : a.not_exercised)
+      if (n.what == what) return n.why;
+    return "(absent)";
+  };
+  CHECK(find("kill faults") ==
+        "in the spec, but never started (the run ended first, or every start failed)");
+  for (const auto& n : a.not_exercised) CHECK(n.what.find("kill,") == std::string::npos);
+  CHECK(find("clock, packet-loss and pause faults") == "not in the spec's nemesis faults");
+}
+
+TEST_CASE("report: the timeline's lanes are workers, from the run record's rule") {
+  report::RunRecord record;
+  record.concurrency = 4;
+  CHECK(record.worker_of(2) == 2);
+  CHECK(record.worker_of(6) == 2);  // worker 2 after one info: process 2 + 4
+  CHECK(record.worker_of(13) == 1);
+  record.concurrency = 0;  // unknown (an old run): lanes are processes
+  CHECK(record.worker_of(13) == 13);
 }

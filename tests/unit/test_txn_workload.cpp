@@ -134,7 +134,7 @@ TEST_CASE("txn workloads: a serial execution of generated txns checks valid (bot
     INFO(name);
     Test test = load_test_text(spec_text("name: " + name + ", claim: strict-serializable"), "spec.yaml");
     History history = run_serially(*test.workload, 1500, name == "list-append");
-    auto results = test.workload->check(history, CheckLimits{});
+    auto results = checker::check_all(test.workload->checkers(), history, CheckLimits{}).checks;
     REQUIRE(results.size() == 1);
     CHECK(results[0].checker == "elle-" + name);
     CHECK(results[0].model == "strict-serializable");

@@ -1,0 +1,36 @@
+// `faultline check` on a history that is empty or whose last line is torn: never a silent pass.
+#include <catch2/catch.hpp>
+
+#include "tests/integration/support.h"
+
+using namespace faultline::testing;
+
+namespace {
+
+const char* kTwoOps =
+    R"({"index":0,"time_ns":0,"process":0,"type":"invoke","f":"write","key":"k","value":1})" "\n"
+    R"({"index":1,"time_ns":1,"process":0,"type":"ok","f":"write","key":"k","value":1})" "\n";
+
+}  // namespace
+
+TEST_CASE("check: an empty history is unknown (exit 2) unless --allow-empty") {
+  TempDir dir;
+  std::string empty = dir.write("empty.jsonl", "");
+  Output out = run_faultline({"check", empty});
+  INFO(out.text);
+  CHECK(out.exit_code == 2);
+  CHECK(out.text.find("no client op") != std::string::npos);
+  CHECK(run_faultline({"check", "--allow-empty", empty}).exit_code == 0);
+}
+
+TEST_CASE("check: a torn last line is dropped and the output says the history was cut") {
+  TempDir dir;
+  std::string torn = dir.write("torn.jsonl", std::string(kTwoOps) + R"({"index":2,"ti)");
+  Output out = run_faultline({"check", torn});
+  INFO(out.text);
+  CHECK(out.exit_code == 0);  // the readable prefix is linearizable
+  CHECK(out.text.find("history cut: its last line (line 3) was torn and dropped") !=
+        std::string::npos);
+  Output whole = run_faultline({"check", dir.write("whole.jsonl", kTwoOps)});
+  CHECK(whole.text.find("history cut") == std::string::npos);
+}
