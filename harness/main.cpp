@@ -17,6 +17,8 @@
 #include "harness/spec.h"
 #include "reports/compare.h"
 #include "harness/analyze.h"
+#include "harness/matrix.h"
+#include "reports/matrix.h"
 #include "reports/report.h"
 #include "reports/serve.h"
 
@@ -171,13 +173,65 @@ struct CompareArgs {
   report::CompareOptions options;
 };
 
-// Exit 1 when the run regressed against the baseline, 0 otherwise.
+// Exit 1 when the run regressed against the baseline, 0 otherwise. Two matrix folders are
+// compared cell by cell.
 int compare_command(const CompareArgs& args) {
+  if (report::read_matrix_record(args.run_dir) && report::read_matrix_record(args.baseline_dir)) {
+    report::Comparison comparison =
+        report::compare_matrices(args.run_dir, args.baseline_dir, args.options);
+    std::cout << report::describe(comparison);
+    return comparison.regressed() ? 1 : 0;
+  }
   report::RunData run = report::load_run(args.run_dir);
   report::RunData baseline = report::load_run(args.baseline_dir);
   report::Comparison comparison = report::compare_runs(run, baseline, args.options);
   std::cout << report::describe(comparison);
   return comparison.regressed() ? 1 : 0;
+}
+
+struct MatrixArgs {
+  std::string file;
+  std::optional<double> time_limit_s;
+  std::string store = "store";
+  bool quiet = false;
+};
+
+int matrix_command(const MatrixArgs& args) {
+  Matrix matrix = load_matrix(args.file, args.time_limit_s);
+  std::cout << "faultline: matrix " << matrix.name << " (" << args.file << "): "
+            << matrix.cells.size() << " runs" << std::endl;
+  install_stop_handlers();
+  MatrixOptions options;
+  options.store_dir = args.store;
+  options.progress = args.quiet ? ProgressStyle::none : ProgressStyle::periodic_lines;
+  MatrixOutcome outcome = run_matrix(matrix, options);
+  std::cout << "verdict: " << checker::to_string(outcome.verdict) << "\n"
+            << "matrix folder: " << outcome.dir.string() << "\n"
+            << "reports: " << (outcome.dir / "matrix.html").string() << ", matrix.md, junit.xml"
+            << std::endl;
+  return checker::exit_code(outcome.verdict);
+}
+
+// Loads each spec or matrix as a run would, starting nothing: for pre-commit hooks and CI.
+int validate_command(const std::vector<std::string>& files) {
+  int bad = 0;
+  for (const auto& file : files) {
+    try {
+      if (is_matrix_file(file)) {
+        Matrix matrix = load_matrix(file);
+        std::cout << file << ": ok (matrix " << matrix.name << ", " << matrix.cells.size()
+                  << " runs)\n";
+      } else {
+        Test test = load_test(file);
+        std::cout << file << ": ok (" << test.spec.name << ": " << test.spec.system << ", "
+                  << test.spec.workload << ")\n";
+      }
+    } catch (const SpecError& e) {
+      std::cerr << "faultline: bad spec: " << e.what() << "\n";
+      ++bad;
+    }
+  }
+  return bad == 0 ? 0 : kExitBadInput;
 }
 
 std::atomic<bool> g_serve_stop{false};
@@ -259,6 +313,20 @@ int main(int argc, char** argv) {
                           "Percentage points of ok ops lost in a phase that count as a regression")
       ->capture_default_str();
 
+  MatrixArgs matrix;
+  auto* matrix_cmd = app.add_subcommand(
+      "matrix", "Run a matrix: every combination of axis values x seeds, one comparative report");
+  matrix_cmd->add_option("matrix", matrix.file, "The matrix file (YAML)")->required();
+  matrix_cmd->add_option("--time-limit", matrix.time_limit_s, "Seconds of load and faults per cell")
+      ->check(CLI::Range(1.0, 86400.0));
+  matrix_cmd->add_option("--store", matrix.store, "Where the matrix folder goes")->capture_default_str();
+  matrix_cmd->add_flag("--quiet", matrix.quiet, "Only the line per finished cell");
+
+  std::vector<std::string> validate_files;
+  auto* validate_cmd = app.add_subcommand(
+      "validate", "Check specs and matrices without running anything (exit 254 on an error)");
+  validate_cmd->add_option("specs", validate_files, "Spec or matrix files")->required();
+
   report::ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "Serve the store's runs and reports on 127.0.0.1");
   serve_cmd->add_option("--port", serve.port, "TCP port (0: any free one)")
@@ -280,6 +348,8 @@ int main(int argc, char** argv) {
     if (*analyze_cmd) return analyze_command(analyze_dir, analyze_options);
     if (*compare_cmd) return compare_command(compare);
     if (*serve_cmd) return serve_command(serve);
+    if (*matrix_cmd) return matrix_command(matrix);
+    if (*validate_cmd) return validate_command(validate_files);
   } catch (const SpecError& e) {
     std::cerr << "faultline: bad spec: " << e.what() << "\n";
     return kExitBadInput;

@@ -69,6 +69,8 @@ bool generate(Test& test, Workers& workers, FaultInterpreter& faults, Recorder& 
 
 }  // namespace
 
+bool stop_requested() { return g_stop_signals.load() > 0; }
+
 void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = on_stop_signal;

@@ -29,5 +29,7 @@ RunOutcome run_test(Test& test, const RunOptions& options);
 // check what was recorded). A second signal kills the harness at once; `faultline clean` then
 // removes what it left.
 void install_stop_handlers();
+// Whether a stop signal arrived (a matrix ends after its current cell).
+bool stop_requested();
 
 }  // namespace faultline

@@ -228,4 +228,30 @@ inline void require_no_leftovers(const std::string& rules_before, const std::fil
     CHECK(!std::filesystem::exists("/run/faultline/" + id + "-" + node + ".clock"));
 }
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+inline std::string chromium_path() { return bp::search_path("chromium").string(); }
+
+// Loads `page` in headless Chromium; returns the DOM after the scripts ran, with Chromium's log.
+inline Output chromium(const std::filesystem::path& page, const std::vector<std::string>& extra) {
+  TempDir profile;
+  std::vector<std::string> args = {"--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-quic",
+                                   "--no-first-run",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--user-data-dir=" + profile.path().string(),
+                                   "--enable-logging=stderr",
+                                   "--v=0",
+                                   "--virtual-time-budget=5000"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back("file://" + page.string());
+  return run_program(chromium_path(), args);
+}
+
 }  // namespace faultline::testing

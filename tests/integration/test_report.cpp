@@ -10,32 +10,6 @@ using namespace faultline::testing;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string chromium_path() { return bp::search_path("chromium").string(); }
-
-// Loads `page` in headless Chromium; returns the DOM after the scripts ran, with Chromium's log.
-Output chromium(const std::filesystem::path& page, const std::vector<std::string>& extra) {
-  TempDir profile;
-  std::vector<std::string> args = {"--headless",
-                                   "--no-sandbox",
-                                   "--disable-gpu",
-                                   "--disable-quic",
-                                   "--no-first-run",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--disable-sync",
-                                   "--user-data-dir=" + profile.path().string(),
-                                   "--enable-logging=stderr",
-                                   "--v=0",
-                                   "--virtual-time-budget=5000"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  args.push_back("file://" + page.string());
-  return run_program(chromium_path(), args);
-}
-
 // The page's own scripts ran to the end and drew every chart; nothing was logged as an error.
 void check_in_browser(const std::filesystem::path& run_dir) {
   if (chromium_path().empty()) {
