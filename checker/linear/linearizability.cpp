@@ -1,4 +1,5 @@
 #include "checker/linear/linearizability.h"
+#include "checker/linear/shrink.h"
 
 #include <algorithm>
 #include <atomic>
@@ -313,6 +314,7 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
   Budget budget(options.max_states, options.time_limit_s);
   CheckResult check = combine(objects, check_objects(objects, kind, options, budget, threads), options, threads);
+  attach_counterexample(check, history, options);
   check.check_time_s = seconds_since(start);
   return check;
 }

@@ -35,6 +35,9 @@ struct LinearOptions {
   // Search budget: distinct (linearized set, model state) pairs cached, over all keys. Each costs
   // about 48 bytes, so the default bounds the cache near 1.5 GiB. Exhausted: verdict unknown.
   std::uint64_t max_states = 32'000'000;
+  // Invalid register histories: seconds spent shrinking the first invalid key to a small
+  // counterexample (checker/linear/shrink.h); 0: none.
+  double shrink_budget_s = 5;
 };
 
 // The names accepted in LinearOptions::model.
