@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "core/text.h"
+
 namespace faultline::edn {
 
 ParseError::ParseError(std::size_t line, std::size_t column, const std::string& what)
@@ -155,7 +157,11 @@ class Parser {
       if (at_end()) fail("unterminated string");
       char c = peek();
       advance();
-      if (c == '"') return out;
+      if (c == '"') {
+        // JSON output (dump) throws on bad UTF-8: refuse it here, where the line is known.
+        if (!is_valid_utf8(out)) fail("a string that is not valid UTF-8: \"" + printable(out) + "\"");
+        return out;
+      }
       if (c != '\\') {
         out.push_back(c);
         continue;
@@ -168,13 +174,16 @@ class Parser {
         case 't': out.push_back('\t'); break;
         case 'r': out.push_back('\r'); break;
         case 'u': {
-          if (pos_ + 4 > text_.size()) fail("bad \\u escape");
-          unsigned code = 0;
-          for (int i = 0; i < 4; ++i) {
-            char h = peek();
-            if (!std::isxdigit(static_cast<unsigned char>(h))) fail("bad \\u escape");
-            code = code * 16 + static_cast<unsigned>(std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
+          unsigned code = hex4();
+          if (code >= 0xDC00 && code <= 0xDFFF) fail("a \\u escape of a lone low surrogate");
+          if (code >= 0xD800 && code <= 0xDBFF) {  // a UTF-16 pair: \\uD83D\\uDE00
+            if (peek() != '\\') fail("a \\u escape of a high surrogate without its pair");
             advance();
+            if (peek() != 'u') fail("a \\u escape of a high surrogate without its pair");
+            advance();
+            unsigned low = hex4();
+            if (low < 0xDC00 || low > 0xDFFF) fail("a \\u escape of a high surrogate without its pair");
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
           }
           append_utf8(out, code);
           break;
@@ -184,14 +193,32 @@ class Parser {
     }
   }
 
+  // The four hex digits of a \\u escape.
+  unsigned hex4() {
+    if (pos_ + 4 > text_.size()) fail("bad \\u escape");
+    unsigned code = 0;
+    for (int i = 0; i < 4; ++i) {
+      char h = peek();
+      if (!std::isxdigit(static_cast<unsigned char>(h))) fail("bad \\u escape");
+      code = code * 16 + static_cast<unsigned>(std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
+      advance();
+    }
+    return code;
+  }
+
   static void append_utf8(std::string& out, unsigned code) {
     if (code < 0x80) {
       out.push_back(static_cast<char>(code));
     } else if (code < 0x800) {
       out.push_back(static_cast<char>(0xC0 | (code >> 6)));
       out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-    } else {
+    } else if (code < 0x10000) {
       out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
       out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
       out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
     }
@@ -230,10 +257,13 @@ class Parser {
     return value(depth + 1);
   }
 
+  // A symbol, keyword, number or tag. Symbols and keywords become strings: UTF-8 only.
   std::string read_token() {
     std::size_t start = pos_;
     while (!at_end() && !is_delimiter(peek())) advance();
-    return std::string(text_.substr(start, pos_ - start));
+    std::string token(text_.substr(start, pos_ - start));
+    if (!is_valid_utf8(token)) fail("a symbol that is not valid UTF-8: " + printable(token));
+    return token;
   }
 
   json atom() {
@@ -272,7 +302,7 @@ class Parser {
     }
     throw ParseError(token_line, token_column,
                      "line " + std::to_string(token_line) + ", column " +
-                         std::to_string(token_column) + ": bad number '" + token + "'");
+                         std::to_string(token_column) + ": bad number '" + printable(token) + "'");
   }
 
   std::string_view text_;

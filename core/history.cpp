@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/edn.h"
+#include "core/text.h"
 
 namespace faultline {
 
@@ -31,7 +32,20 @@ std::optional<OpType> parse_op_type(std::string_view text) {
 HistoryError::HistoryError(std::string file, std::size_t line, const std::string& what)
     : std::runtime_error(file + (line ? ":" + std::to_string(line) : std::string()) + ": " + what),
       file_(std::move(file)),
-      line_(line) {}
+      line_(line),
+      detail_(what) {}
+
+bool nested_deeper_than(const json& value, std::size_t levels) {
+  std::vector<std::pair<const json*, std::size_t>> pending{{&value, 0}};  // value, its depth
+  while (!pending.empty()) {
+    auto [v, depth] = pending.back();
+    pending.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth + 1 > levels) return true;
+    for (const json& child : *v) pending.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
 
 namespace {
 
@@ -69,14 +83,15 @@ std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>()
 
 // Accepts our own field names and Jepsen's (time in ns as "time", EDN keywords as strings).
 Op op_from_json(const json& object) {
-  if (!object.is_object()) throw std::invalid_argument("expected an op map, got " + object.dump());
+  if (!object.is_object()) throw std::invalid_argument("expected an op map, got " + printable(object.dump()));
   Op op;
   auto type = object.find("type");
   if (type == object.end() || !type->is_string())
     throw std::invalid_argument("op has no \"type\" (invoke, ok, fail or info)");
   auto parsed = parse_op_type(type->get<std::string>());
   if (!parsed)
-    throw std::invalid_argument("\"type\" must be invoke, ok, fail or info, not " + type->dump());
+    throw std::invalid_argument("\"type\" must be invoke, ok, fail or info, not " +
+                                printable(type->dump()));
   op.type = *parsed;
 
   if (auto p = object.find("process"); p != object.end()) {
@@ -87,7 +102,7 @@ Op op_from_json(const json& object) {
       op.process = kNemesisProcess;
     } else {
       throw std::invalid_argument("\"process\" must be an integer or \"nemesis\", not " +
-                                  p->dump());
+                                  printable(p->dump()));
     }
   }
   if (auto i = object.find("index"); i != object.end() && !i->is_null()) {
@@ -139,14 +154,69 @@ Format detect_format(std::string_view text) {
   return Format::edn;
 }
 
-void add_op(History& history, const json& object, const std::string& source, std::size_t line) {
+// Where an op is in its file: a line, or for a JSON array (one line) its position in the array.
+struct Position {
+  std::size_t line = 0;
+  std::optional<std::size_t> array_position;
+  std::string prefix() const {
+    return array_position ? "op at array position " + std::to_string(*array_position) + ": " : "";
+  }
+};
+
+void add_op(History& history, std::vector<Position>& positions, const json& object,
+            const std::string& source, Position at) {
+  if (nested_deeper_than(object, kMaxNesting_levels))
+    throw HistoryError(source, at.line,
+                       at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
+                           " levels");
   try {
     Op op = op_from_json(object);
     if (op.index < 0) op.index = static_cast<std::int64_t>(history.size());
     history.push_back(std::move(op));
+    positions.push_back(at);
   } catch (const std::invalid_argument& e) {
-    throw HistoryError(source, line, e.what());
+    throw HistoryError(source, at.line, at.prefix() + e.what());
   }
+}
+
+// Pairs client ops (see pair_ops). `positions`, when given, holds each op's place in its file,
+// for the message.
+std::vector<PairedOp> pair_ops_at(const History& history, const std::string& source,
+                                  const std::vector<Position>* positions) {
+  std::vector<PairedOp> pairs;
+  std::map<std::int64_t, std::size_t> in_flight;  // process -> position in `pairs`
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Op& op = history[i];
+    if (op.is_nemesis()) continue;
+    if (op.type == OpType::invoke) {
+      auto [it, inserted] = in_flight.emplace(op.process, pairs.size());
+      if (!inserted) {
+        std::size_t earlier = pairs[it->second].invoke;
+        Position at = positions ? (*positions)[i] : Position{};
+        std::string earlier_line =
+            positions && (*positions)[earlier].line > 0
+                ? " (line " + std::to_string((*positions)[earlier].line) + ")"
+                : "";
+        throw HistoryError(source, at.line,
+                           at.prefix() + "process " + std::to_string(op.process) +
+                               " invokes op index " + std::to_string(op.index) +
+                               " while op index " + std::to_string(history[earlier].index) +
+                               earlier_line +
+                               " is still in flight (a process runs one op at a time)");
+      }
+      pairs.push_back(PairedOp{i, std::nullopt});
+      continue;
+    }
+    auto it = in_flight.find(op.process);
+    if (it == in_flight.end()) {
+      // A completion with no invocation: an op known only by its outcome.
+      pairs.push_back(PairedOp{i, i});
+      continue;
+    }
+    pairs[it->second].completion = i;
+    in_flight.erase(it);
+  }
+  return pairs;
 }
 
 }  // namespace
@@ -154,6 +224,7 @@ void add_op(History& history, const json& object, const std::string& source, std
 HistoryRead read_history_text_file(std::string_view text, const std::string& source) {
   HistoryRead read;
   History& history = read.history;
+  std::vector<Position> positions;  // of each op in `history`
   switch (detect_format(text)) {
     case Format::jsonl: {
       std::size_t line_number = 0;
@@ -172,9 +243,9 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
             read.torn_line = line_number;
             break;
           }
-          throw HistoryError(source, line_number, "not a JSON object: " + std::string(line.substr(0, 80)));
+          throw HistoryError(source, line_number, "not a JSON object: " + printable(line, 80));
         }
-        add_op(history, object, source, line_number);
+        add_op(history, positions, object, source, Position{line_number, std::nullopt});
       }
       break;
     }
@@ -182,19 +253,21 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
       json array = json::parse(text, nullptr, /*allow_exceptions=*/false);
       if (array.is_discarded() || !array.is_array())
         throw HistoryError(source, 0, "not a valid JSON array of ops");
-      for (const json& object : array) add_op(history, object, source, 0);
+      for (std::size_t i = 0; i < array.size(); ++i)
+        add_op(history, positions, array[i], source, Position{0, i});
       break;
     }
     case Format::edn:
       try {
         edn::parse_each(text, [&](json&& object, std::size_t line) {
-          add_op(history, object, source, line);
+          add_op(history, positions, object, source, Position{line, std::nullopt});
         });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());
       }
       break;
   }
+  (void)pair_ops_at(history, source, &positions);
   return read;
 }
 
@@ -225,33 +298,7 @@ Op HistoryWriter::append(Op op) {
 }
 
 std::vector<PairedOp> pair_ops(const History& history, const std::string& source) {
-  std::vector<PairedOp> pairs;
-  std::map<std::int64_t, std::size_t> in_flight;  // process -> position in `pairs`
-  for (std::size_t i = 0; i < history.size(); ++i) {
-    const Op& op = history[i];
-    if (op.is_nemesis()) continue;
-    if (op.type == OpType::invoke) {
-      auto [it, inserted] = in_flight.emplace(op.process, pairs.size());
-      if (!inserted) {
-        throw HistoryError(source, 0,
-                           "process " + std::to_string(op.process) + " invokes op index " +
-                               std::to_string(op.index) + " while op index " +
-                               std::to_string(history[pairs[it->second].invoke].index) +
-                               " is still in flight (a process runs one op at a time)");
-      }
-      pairs.push_back(PairedOp{i, std::nullopt});
-      continue;
-    }
-    auto it = in_flight.find(op.process);
-    if (it == in_flight.end()) {
-      // A completion with no invocation: an op known only by its outcome.
-      pairs.push_back(PairedOp{i, i});
-      continue;
-    }
-    pairs[it->second].completion = i;
-    in_flight.erase(it);
-  }
-  return pairs;
+  return pair_ops_at(history, source, nullptr);
 }
 
 }  // namespace faultline

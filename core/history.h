@@ -50,11 +50,35 @@ class HistoryError : public std::runtime_error {
   HistoryError(std::string file, std::size_t line, const std::string& what);
   const std::string& file() const { return file_; }
   std::size_t line() const { return line_; }
+  const std::string& detail() const { return detail_; }  // what() without "FILE:LINE: "
 
  private:
   std::string file_;
   std::size_t line_;
+  std::string detail_;
 };
+
+// Where checkers name a history they were handed in memory; see naming_source.
+inline constexpr const char* kInMemoryHistory = "history";
+
+// Runs `check()`; a HistoryError it throws about the in-memory history (a checker's, which
+// names the op index) is thrown again naming `source`, the file the history was read from.
+template <class Check>
+auto naming_source(const std::string& source, Check&& check) -> decltype(check()) {
+  try {
+    return check();
+  } catch (const HistoryError& e) {
+    if (e.file() != kInMemoryHistory) throw;
+    throw HistoryError(source, e.line(), e.detail());
+  }
+}
+
+// Values nested deeper than this are bad input in every format: the checkers walk values
+// recursively (dump, hashing), and a file nested 60,000 deep would overflow the stack.
+inline constexpr std::size_t kMaxNesting_levels = 256;
+// Whether `value` nests arrays or objects more than `levels` deep (a scalar is 0 deep).
+// Iterative, so it is safe on any input.
+bool nested_deeper_than(const nlohmann::json& value, std::size_t levels);
 
 nlohmann::json op_to_json(const Op& op);
 // One JSONL line (no newline), fields in a fixed readable order.
@@ -66,7 +90,10 @@ Op op_from_json(const nlohmann::json& object);
 //  - faultline JSON Lines (one op object a line);
 //  - a JSON array of op objects (elle-cli, Jepsen's history.json);
 //  - Jepsen EDN: a vector, a list or a bare sequence of op maps (history.edn, Knossos files).
-// Ops without an index get their position in the file. Throws HistoryError on bad input.
+// Ops without an index get their position in the file. Throws HistoryError on bad input,
+// naming the file and line (for a JSON array, the op's position in it), including a process
+// that invokes while its previous op is still in flight (pair_ops' rule, checked here so that
+// the message can name the line).
 History read_history(const std::filesystem::path& path);
 History read_history_text(std::string_view text, const std::string& source_name);
 

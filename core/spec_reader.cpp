@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/text.h"
+
 namespace faultline {
 
 SpecError::SpecError(const std::string& file, const YAML::Mark& mark, const std::string& message)
@@ -61,7 +63,7 @@ long long FieldReader::integer(const std::string& key, std::optional<long long> 
       result = node->as<long long>();
     } catch (const YAML::Exception&) {
       fail(*node, context_ + "." + key + ": expected " + expected + ", got '" +
-                     (node->IsScalar() ? node->Scalar() : std::string("a collection")) + "'");
+                     (node->IsScalar() ? printable(node->Scalar()) : std::string("a collection")) + "'");
     }
     if (result < min || result > max)
       fail(*node, context_ + "." + key + ": expected " + expected + ", got " +
@@ -88,10 +90,11 @@ double FieldReader::number(const std::string& key, std::optional<double> fallbac
       result = node->as<double>();
     } catch (const YAML::Exception&) {
       fail(*node, context_ + "." + key + ": expected " + expected + ", got '" +
-                     (node->IsScalar() ? node->Scalar() : std::string("a collection")) + "'");
+                     (node->IsScalar() ? printable(node->Scalar()) : std::string("a collection")) + "'");
     }
     if (!std::isfinite(result) || result < min || result > max)
-      fail(*node, context_ + "." + key + ": expected " + expected + ", got " + node->Scalar());
+      fail(*node, context_ + "." + key + ": expected " + expected + ", got " +
+                     printable(node->Scalar()));
   }
   resolved_[key] = result;
   return result;
@@ -124,7 +127,8 @@ std::string FieldReader::choice(const std::string& key, const std::vector<std::s
     bool known = false;
     for (const auto& c : choices) known = known || c == result;
     if (!known)
-      fail(*node, context_ + "." + key + ": '" + result + "' is not known; expected " + expected);
+      fail(*node, context_ + "." + key + ": '" + printable(result) + "' is not known; expected " +
+                     expected);
   }
   resolved_[key] = result;
   return result;
@@ -166,7 +170,7 @@ void FieldReader::finish() const {
     std::string known;
     for (const auto& k : read_) known += (known.empty() ? "" : ", ") + k;
     throw SpecError(file_, entry.first.Mark(),
-                    "unknown key '" + key + "' in " + context_ + " (known keys: " + known + ")");
+                    "unknown key '" + printable(key) + "' in " + context_ + " (known keys: " + known + ")");
   }
 }
 

@@ -12,7 +12,7 @@ std::int64_t percentile(const std::vector<std::int64_t>& sorted, double q) {
 HistoryStats compute_stats(const History& history) {
   HistoryStats stats;
   std::vector<std::int64_t> latencies_ns;
-  for (const auto& pair : pair_ops(history, "history")) {
+  for (const auto& pair : pair_ops(history, kInMemoryHistory)) {
     const Op& invoke = history[pair.invoke];
     ++stats.invoke_ops;
     switch (pair.outcome(history)) {

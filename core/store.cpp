@@ -7,8 +7,27 @@
 
 namespace faultline {
 
+std::string run_name_problem(std::string_view name) {
+  auto is_alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty()) return "a name must not be empty";
+  if (name.size() > kRunNameBytesMax)
+    return "a name is at most " + std::to_string(kRunNameBytesMax) + " bytes, this one " +
+           std::to_string(name.size());
+  if (!is_alnum(name[0])) return "a name must start with a letter or a digit";
+  for (char c : name)
+    if (!is_alnum(c) && c != '.' && c != '_' && c != '-')
+      return "a name may hold only letters, digits, '.', '_' and '-' (it names a folder of the "
+             "store)";
+  if (name == "latest") return "'latest' is taken: store/latest links to the newest run";
+  return {};
+}
+
 std::filesystem::path create_run_dir(const std::filesystem::path& store_dir,
                                      const std::string& test_name) {
+  if (std::string problem = run_name_problem(test_name); !problem.empty())
+    throw std::invalid_argument("bad test name: " + problem);
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   auto millis =

@@ -47,11 +47,12 @@ RunResults recheck_run(const std::filesystem::path& run_dir, const RecheckOption
   results.run = live_record(test, run_dir, previous);
   results.recovery_problem = previous.value("recovery_problem", std::string());
   results.stats = compute_stats(read.history);
-  // Only the runner's end-of-run write sets `finished`; a folder without results.json was killed.
-  bool finished = !previous.empty() && previous.value("finished", true);
-  grade(results,
-        checker::check_all(test.workload->checkers(), read.history,
-                           CheckLimits{test.spec.check_time_limit_s}),
+  bool finished = run_finished(previous);
+  checker::Checked checked = naming_source((run_dir / "history.jsonl").string(), [&] {
+    return checker::check_all(test.workload->checkers(), read.history,
+                              CheckLimits{test.spec.check_time_limit_s});
+  });
+  grade(results, checked,
         {.finished = finished, .interrupted = previous.value("interrupted", false),
          .history_cut_at_line = read.torn_line, .allow_empty = options.allow_empty});
   write_results(run_dir, results);

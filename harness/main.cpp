@@ -6,12 +6,16 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cmath>
 #include <iostream>
 
 #include "checker/linear/linearizability.h"
 #include "checker/txn/elle.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "cluster/local_cluster.h"
 #include "harness/runner.h"
 #include "harness/spec.h"
@@ -29,6 +33,13 @@ using nlohmann::json;
 
 constexpr int kExitBadInput = 254;
 constexpr int kExitInternal = 255;
+
+// An error message as printed: whatever user text it quotes made safe for a terminal, its lines
+// kept (a target's error carries server log tails), its size bounded.
+std::string echo(std::string_view message) {
+  constexpr std::size_t kMessageBytesMax = 16 * 1024;
+  return printable(message, kMessageBytesMax, Newlines::keep);
+}
 
 struct RunArgs {
   std::string spec;
@@ -81,6 +92,45 @@ std::vector<std::string> all_check_models() {
   return models;
 }
 
+// --initial-value: JSON, or a bare word (letters, digits, '_', '-', '.') as a string value.
+// Returns the reason it is neither, or an empty string.
+std::string initial_value_problem(const std::string& text) {
+  json value = json::parse(text, nullptr, false);
+  if (!value.is_discarded())
+    return nested_deeper_than(value, kMaxNesting_levels) ? "nested too deep" : "";
+  bool bare_word = !text.empty() && std::isalpha(static_cast<unsigned char>(text[0])) &&
+                   std::all_of(text.begin(), text.end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                            c == '.';
+                   });
+  return bare_word ? "" : "'" + printable(text) + "' is neither JSON nor a bare word";
+}
+
+json initial_value(const std::string& text) {
+  json value = json::parse(text, nullptr, false);
+  return value.is_discarded() ? json(text) : value;  // a bare word: a string value
+}
+
+// A number (seconds, percent, points): finite and at least `min_s` (CLI11's Range lets NaN through).
+CLI::Validator finite_at_least(double min_s) {
+  return CLI::Validator(
+      [min_s](std::string& text) -> std::string {
+        double value = 0;
+        try {
+          std::size_t used = 0;
+          value = std::stod(text, &used);
+          if (used != text.size()) return "'" + printable(text) + "' is not a number";
+        } catch (const std::exception&) {
+          return "'" + printable(text) + "' is not a number";
+        }
+        if (!std::isfinite(value) || value < min_s)
+          return "expected a finite number of at least " + std::to_string(min_s) + ", got " +
+                 printable(text);
+        return {};
+      },
+      "NUMBER >= " + std::to_string(min_s));
+}
+
 // Linearizability for single-object models, Elle's cycle search for transactional ones.
 checker::CheckResult check_one(const History& history, const CheckArgs& args) {
   if (is_txn_model(args.model)) {
@@ -94,11 +144,7 @@ checker::CheckResult check_one(const History& history, const CheckArgs& args) {
   options.model = args.model;
   options.time_limit_s = args.time_limit_s;
   options.nil_read_matches_any = args.nil_read == "any";
-  if (!args.initial_value.empty()) {
-    options.initial_value = json::parse(args.initial_value, nullptr, false);
-    if (options.initial_value.is_discarded())
-      options.initial_value = args.initial_value;  // a bare word: a string value
-  }
+  if (!args.initial_value.empty()) options.initial_value = initial_value(args.initial_value);
   return checker::check_linearizable(history, options);
 }
 
@@ -119,7 +165,7 @@ checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
     empty.summary = "the history has no client op: nothing was tested (--allow-empty accepts it)";
     return empty;
   }
-  return check_one(read.history, args);
+  return naming_source(file, [&] { return check_one(read.history, args); });
 }
 
 int check_command(const CheckArgs& args) {
@@ -258,7 +304,8 @@ int main(int argc, char** argv) {
   RunArgs run;
   auto* run_cmd = app.add_subcommand("run", "Run a test spec: cluster up, clients and faults, check");
   run_cmd->add_option("spec", run.spec, "The test spec (YAML)")->required();
-  run_cmd->add_option("--time-limit", run.time_limit_s, "Seconds of load and faults");
+  run_cmd->add_option("--time-limit", run.time_limit_s, "Seconds of load and faults")
+      ->check(finite_at_least(1));
   run_cmd->add_option("--concurrency", run.concurrency, "Client workers")->check(CLI::Range(1, 1000));
   run_cmd->add_option("--nodes", run.node_count, "Cluster size")->check(CLI::Range(1, 9));
   run_cmd->add_option("--seed", run.seed, "Seed for ops and faults");
@@ -271,9 +318,12 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--model", check.model, "Model: a single-object model or list-append / rw-register")
       ->check(CLI::IsMember(all_check_models()))
       ->capture_default_str();
-  check_cmd->add_option("--time-limit", check.time_limit_s, "Seconds per file; past it: unknown");
+  check_cmd->add_option("--time-limit", check.time_limit_s, "Seconds per file; past it: unknown")
+      ->check(finite_at_least(0));
   check_cmd->add_flag("--json", check.json_output, "Print results as JSON");
-  check_cmd->add_option("--initial-value", check.initial_value, "Register value before any write");
+  check_cmd->add_option("--initial-value", check.initial_value,
+                        "Register value before any write (JSON, or a bare word as a string)")
+      ->check(CLI::Validator(initial_value_problem, "JSON|WORD"));
   check_cmd->add_option("--nil-read", check.nil_read, "absent: a nil read means absent; any: matches any value")
       ->check(CLI::IsMember({"absent", "any"}));
 
@@ -308,9 +358,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   compare_cmd->add_option("--p99-threshold", compare.options.p99_threshold_pct,
                           "Percent growth of a phase's p99 latency that counts as a regression")
+      ->check(finite_at_least(0).description("PERCENT >= 0"))
       ->capture_default_str();
   compare_cmd->add_option("--availability-threshold", compare.options.availability_threshold_pts,
                           "Percentage points of ok ops lost in a phase that count as a regression")
+      ->check(finite_at_least(0).description("POINTS >= 0"))
       ->capture_default_str();
 
   MatrixArgs matrix;
@@ -351,19 +403,19 @@ int main(int argc, char** argv) {
     if (*matrix_cmd) return matrix_command(matrix);
     if (*validate_cmd) return validate_command(validate_files);
   } catch (const SpecError& e) {
-    std::cerr << "faultline: bad spec: " << e.what() << "\n";
+    std::cerr << "faultline: bad spec: " << echo(e.what()) << "\n";
     return kExitBadInput;
   } catch (const HistoryError& e) {
-    std::cerr << "faultline: bad history: " << e.what() << "\n";
+    std::cerr << "faultline: bad history: " << echo(e.what()) << "\n";
     return kExitBadInput;
   } catch (const report::RunDirError& e) {
-    std::cerr << "faultline: bad run folder: " << e.what() << "\n";
+    std::cerr << "faultline: bad run folder: " << echo(e.what()) << "\n";
     return kExitBadInput;
   } catch (const TargetError& e) {
-    std::cerr << "faultline: target failed: " << e.what() << "\n";
+    std::cerr << "faultline: target failed: " << echo(e.what()) << "\n";
     return kExitInternal;
   } catch (const std::exception& e) {
-    std::cerr << "faultline: internal error: " << e.what() << "\n";
+    std::cerr << "faultline: internal error: " << echo(e.what()) << "\n";
     return kExitInternal;
   }
   return kExitInternal;

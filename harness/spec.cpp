@@ -1,8 +1,12 @@
 #include "harness/spec.h"
 
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include "core/store.h"
+#include "core/text.h"
 
 namespace faultline {
 
@@ -98,7 +102,15 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   spec.file = file_name;
   FieldReader top(root, file_name, "spec");
   spec.name = top.string("name");
-  spec.time_limit_s = overrides.time_limit_s.value_or(top.number("time_limit_s", 60, 1, 86400));
+  if (std::string problem = run_name_problem(spec.name); !problem.empty())
+    top.fail_key("name", "'" + printable(spec.name) + "': " + problem);
+  spec.time_limit_s = top.number("time_limit_s", 60, 1, 86400);
+  if (overrides.time_limit_s) {
+    if (!std::isfinite(*overrides.time_limit_s) || *overrides.time_limit_s < 1 ||
+        *overrides.time_limit_s > 86400)
+      throw SpecError(file_name, YAML::Mark::null_mark(), "--time-limit: expected 1 to 86400 seconds");
+    spec.time_limit_s = *overrides.time_limit_s;
+  }
   spec.check_time_limit_s = top.number("check_time_limit_s", 300, 0, 86400);
   if (overrides.seed) {
     spec.seed = *overrides.seed;
@@ -147,7 +159,7 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
     nemesis_resolved = YAML::Clone(nemesis.resolved());
     for (const auto& fault : spec.faults) {
       if (!NemesisRegistry::find(fault))
-        nemesis.fail_key("faults", "unknown fault '" + fault + "' (known: " +
+        nemesis.fail_key("faults", "unknown fault '" + printable(fault) + "' (known: " +
                                        joined(NemesisRegistry::names()) + ")");
       FieldReader options(nemesis.mapping(fault, false), file_name, "nemesis." + fault);
       YAML::Node at = top.mapping("nemesis", false)["faults"];

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/text.h"
 #include "nemesis/nemesis.h"
 
 namespace faultline {
@@ -167,7 +168,7 @@ const bool registered = NemesisRegistry::add("clock", [](FieldReader& options,
   auto modes = options.strings("modes", std::vector<std::string>{"bump", "strobe"});
   for (const auto& m : modes)
     if (std::find(kModes.begin(), kModes.end(), m) == kModes.end())
-      options.fail_key("modes", "unknown mode '" + m + "' (expected bump, strobe or reset)");
+      options.fail_key("modes", "unknown mode '" + printable(m) + "' (expected bump, strobe or reset)");
   if (modes.empty()) options.fail_key("modes", "expected at least one of bump, strobe, reset");
   std::optional<double> delta;
   if (options.has("delta_ms")) delta = options.number("delta_ms", std::nullopt, -1e9, 1e9);

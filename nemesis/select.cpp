@@ -1,6 +1,7 @@
 // Node selectors shared by every fault.
 #include <algorithm>
 
+#include "core/text.h"
 #include "nemesis/nemesis.h"
 
 namespace faultline {
@@ -44,7 +45,7 @@ NodeSelector::NodeSelector(FieldReader& options, const std::string& key, const N
       if (!is_selector(s) && std::find(env.node_names.begin(), env.node_names.end(), s) == env.node_names.end())
         bad = s;
     options.fail_key(key, (bad.empty() ? std::string("mixes selectors and node names")
-                                       : "'" + bad + "' is neither a selector nor a node") +
+                                       : "'" + printable(bad) + "' is neither a selector nor a node") +
                               " (expected one of one, minority, majority, all, primaries, or "
                               "node names " + join_nodes(env.node_names) + ")");
   }

@@ -53,7 +53,7 @@ class AnomalyCollector {
                    const std::vector<FaultWindow>& windows)
       : results_(results), windows_(windows), spans_(op_spans(history)) {
     for (std::size_t i = 0; i < spans_.size(); ++i) by_index_[spans_[i].index] = i;
-    for (const auto& pair : pair_ops(history, "history"))
+    for (const auto& pair : pair_ops(history, kInMemoryHistory))
       if (pair.completion)
         completion_to_invoke_[history[*pair.completion].index] = history[pair.invoke].index;
   }
@@ -200,7 +200,7 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   if (run.results.value("interrupted", false))
     out.push_back(
         {"the full schedule", "the run was interrupted (Ctrl-C or SIGTERM) before its time limit"});
-  else if (!run.results.value("finished", true))
+  else if (!run_finished(run.results))
     out.push_back({"the full schedule", "the run did not finish (killed or crashed)"});
   if (std::size_t cut = run.results.value("history_cut_at_line", std::size_t{0}); cut > 0)
     out.push_back({"the end of the history",
@@ -516,7 +516,7 @@ std::string OpSpan::label() const {
 
 std::vector<OpSpan> op_spans(const History& history) {
   std::vector<OpSpan> spans;
-  for (const auto& pair : pair_ops(history, "history")) {
+  for (const auto& pair : pair_ops(history, kInMemoryHistory)) {
     const Op& invoke = history[pair.invoke];
     OpSpan s;
     s.index = invoke.index;

@@ -18,7 +18,8 @@ std::string render_junit(const RunData& run, const Analysis& analysis);
 std::string verdict_of(const RunData& run);         // "valid", "invalid", "unknown"
 // Why the verdict was capped at unknown (results.json verdict_notes), joined; empty if it was not.
 std::string verdict_notes_text(const RunData& run);
-std::string reproduce_command(const RunData& run);  // faultline run <dir>/spec.yaml --seed N
+// "faultline run <dir>/spec.yaml --seed N", shell-quoted: safe to paste whatever the names.
+std::string reproduce_command(const RunData& run);
 std::string one_line_summary(const RunData& run, const Analysis& analysis);
 // Anomaly type -> count, over every check (Elle's anomaly_counts, linearizable failures by f).
 std::map<std::string, std::int64_t> anomaly_type_counts(const RunData& run,

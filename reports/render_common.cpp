@@ -6,7 +6,7 @@ namespace faultline::report {
 using nlohmann::json;
 
 std::string verdict_of(const RunData& run) {
-  if (!run.results.value("finished", true)) return "unknown";  // never a pass
+  if (!run_finished(run.results)) return "unknown";  // never a pass
   return std::string(checker::to_string(
       checker::parse_verdict(run.results.value("verdict", std::string("unknown")))));
 }
@@ -19,7 +19,7 @@ std::string verdict_notes_text(const RunData& run) {
 }
 
 std::string reproduce_command(const RunData& run) {
-  return "faultline run " + (run.dir / "spec.yaml").string() + " --seed " +
+  return "faultline run " + shell_quote((run.dir / "spec.yaml").string()) + " --seed " +
          std::to_string(run.results.value("seed", std::uint64_t{0}));
 }
 

@@ -156,9 +156,15 @@ void write_results(const std::filesystem::path& run_dir, const RunResults& resul
   write_file(run_dir / "results.json", to_json(results).dump(2) + "\n");
 }
 
+bool run_finished(const json& results) {
+  if (!results.is_object() || results.empty()) return false;
+  auto finished = results.find("finished");
+  return finished == results.end() || (finished->is_boolean() && finished->get<bool>());
+}
+
 checker::Verdict run_folder_verdict(const std::filesystem::path& run_dir) {
   json o = json::parse(read_text(run_dir / "results.json"), nullptr, false);
-  if (!o.is_object() || !o.value("finished", true)) return checker::Verdict::unknown;
+  if (!run_finished(o)) return checker::Verdict::unknown;
   return checker::parse_verdict(o.value("verdict", std::string()));
 }
 

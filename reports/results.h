@@ -94,8 +94,15 @@ std::optional<RunRecord> read_run_record(const std::filesystem::path& run_dir);
 // results.json: the one writer.
 void write_results(const std::filesystem::path& run_dir, const RunResults& results);
 
+// THE rule for "did this run finish", for every grader (analyze, compare, the reports, serve):
+// `results` is a run folder's results.json as parsed (a discarded parse or an empty object when
+// the file is missing or unreadable). A run finished only when the runner's end-of-run write
+// reached the disk: no results.json (killed, crashed) or one that says `"finished": false` is
+// unfinished. Schema 1 files, written only at the end of a run, have no field and finished.
+bool run_finished(const nlohmann::json& results);
+
 // The verdict of a run folder as a listing should show it: results.json's, but unknown when
-// the run did not finish (no results.json, or one that says so). For `faultline serve`.
+// the run did not finish (run_finished). For `faultline serve`.
 checker::Verdict run_folder_verdict(const std::filesystem::path& run_dir);
 
 }  // namespace faultline::report

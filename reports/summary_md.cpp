@@ -35,9 +35,9 @@ std::string cost_cell(const Analysis& a) {
 std::string render_summary_md(const RunData& run, const Analysis& a) {
   std::ostringstream out;
   std::string verdict = verdict_of(run);
-  out << "## faultline: " << run.results.value("name", std::string("run")) << " — "
+  out << "## faultline: " << markdown_cell(run.results.value("name", std::string("run"))) << " — "
       << verdict_mark(verdict) << "\n\n"
-      << one_line_summary(run, a) << "\n\n";
+      << markdown_cell(one_line_summary(run, a)) << "\n\n";
   if (std::string notes = verdict_notes_text(run); !notes.empty())
     out << "Unknown: " << markdown_cell(notes) << ".\n\n";
   out << "| Guarantee claimed | Observed | What it cost | Not exercised |\n|---|---|---|---|\n";
@@ -57,7 +57,7 @@ std::string render_summary_md(const RunData& run, const Analysis& a) {
   out << "\n| phase | time | ops | ok | fail | info | ok/s | p50 | p95 | p99 "
          "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& p : a.phases) {
-    out << "| " << p.phase << (p.windows > 0 ? " ×" + std::to_string(p.windows) : "") << " | "
+    out << "| " << markdown_cell(p.phase) << (p.windows > 0 ? " ×" + std::to_string(p.windows) : "") << " | "
         << format_s(static_cast<std::int64_t>(p.duration_s * 1e9)) << " | " << p.total() << " | "
         << format_percent(p.ok_share()) << " | " << format_percent(p.fail_share()) << " | "
         << format_percent(p.info_share()) << " | " << static_cast<std::int64_t>(p.ok_per_s() + 0.5)
@@ -70,12 +70,14 @@ std::string render_summary_md(const RunData& run, const Analysis& a) {
   } else {
     out << "**Anomalies (" << a.anomalies.size() << "):**\n\n";
     for (std::size_t i = 0; i < a.anomalies.size() && i < kAnomalyLinesMax; ++i)
-      out << "- `" << a.anomalies[i].type << "` " << markdown_cell(a.anomalies[i].headline) << "\n";
+      out << "- " << markdown_code(a.anomalies[i].type) << " " << markdown_cell(a.anomalies[i].headline)
+          << "\n";
     if (a.anomalies.size() > kAnomalyLinesMax)
       out << "- … and " << a.anomalies.size() - kAnomalyLinesMax << " more in report.html\n";
   }
-  out << "\nRun folder: `" << run.dir.string() << "` (report.html, results.json, history.jsonl)  \n"
-      << "Reproduce: `" << reproduce_command(run) << "`\n";
+  out << "\nRun folder: " << markdown_code(run.dir.string())
+      << " (report.html, results.json, history.jsonl)  \n"
+      << "Reproduce: " << markdown_code(reproduce_command(run)) << "\n";
   return out.str();
 }
 

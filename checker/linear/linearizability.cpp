@@ -13,6 +13,7 @@
 #include "checker/linear/explain.h"
 #include "checker/linear/model.h"
 #include "checker/linear/search.h"
+#include "core/text.h"
 
 namespace faultline::checker {
 
@@ -86,7 +87,7 @@ std::vector<Object> split_by_key(const History& history) {
     if (op.type == OpType::invoke) {
       if (slot.object != kNever) {
         const Op& other = *objects[slot.object].ops[slot.position].invoke;
-        throw HistoryError("history", 0, "process " + std::to_string(op.process) + " invokes op index " +
+        throw HistoryError(kInMemoryHistory, 0, "process " + std::to_string(op.process) + " invokes op index " +
                                              std::to_string(op.index) + " while op index " +
                                              std::to_string(other.index) +
                                              " is still in flight (a process runs one op at a time)");
@@ -135,9 +136,9 @@ History untupled(const History& history) {
     auto it = open.find(op.process);
     if (it == open.end()) {
       if (!tuple) {
-        throw HistoryError("history", 0, "op index " + std::to_string(op.index) +
+        throw HistoryError(kInMemoryHistory, 0, "op index " + std::to_string(op.index) +
                                              ": an independent op's value must be [key, value], not " +
-                                             op.value.dump());
+                                             printable(op.value.dump()));
       }
       continue;
     }

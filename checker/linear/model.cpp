@@ -4,6 +4,7 @@
 #include <array>
 
 #include "checker/linear/models/models.h"
+#include "core/text.h"
 
 namespace faultline::checker::linear {
 
@@ -24,7 +25,7 @@ std::string ObjectOp::describe() const {
 }
 
 void bad_op(const ObjectOp& op, const std::string& why) {
-  throw HistoryError("history", 0, op.describe() + ": " + why);
+  throw HistoryError(kInMemoryHistory, 0, printable(op.describe()) + ": " + why);
 }
 
 ValueTable::ValueTable() { values_.push_back(nullptr); }

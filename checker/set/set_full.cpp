@@ -85,7 +85,7 @@ CheckResult check_set_full(const History& history) {
   std::optional<std::set<std::int64_t>> final_read;
   std::int64_t read_index = -1;
   std::string key;
-  for (const PairedOp& pair : pair_ops(history, "history")) {
+  for (const PairedOp& pair : pair_ops(history, kInMemoryHistory)) {
     const Op& invoke = history[pair.invoke];
     if (invoke.f == "add" && invoke.value.is_number_integer()) {
       adds[invoke.value.get<std::int64_t>()] = {pair.outcome(history), invoke.index};

@@ -17,7 +17,7 @@ std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>()
 class TxnAnomalyBuilder {
  public:
   explicit TxnAnomalyBuilder(const History& history) {
-    for (const PairedOp& pair : pair_ops(history, "history")) {
+    for (const PairedOp& pair : pair_ops(history, kInMemoryHistory)) {
       std::int64_t invoke = history[pair.invoke].index;
       to_invocation_[invoke] = invoke;
       invoke_ns_[invoke] = history[pair.invoke].time_ns;

@@ -2,13 +2,15 @@
 
 #include <unordered_map>
 
+#include "core/text.h"
+
 namespace faultline::checker::txn {
 
 using nlohmann::json;
 
 namespace {
 
-const std::string kSource = "history";
+const std::string kSource = kInMemoryHistory;
 
 bool is_mop_list(const json& value) {
   if (!value.is_array() || value.empty()) return false;
@@ -34,7 +36,8 @@ class KeyTable {
       if (added) names_.push_back(text);
       return it->second;
     }
-    throw std::invalid_argument("a key must be an integer or a string, not " + key.dump());
+    throw std::invalid_argument("a key must be an integer or a string, not " +
+                                printable(key.dump()));
   }
 
  private:
@@ -46,7 +49,7 @@ class KeyTable {
 
 std::int64_t integer_value(const json& v, const json& mop) {
   if (!v.is_number_integer())
-    throw std::invalid_argument("written values must be integers: " + mop.dump());
+    throw std::invalid_argument("written values must be integers: " + printable(mop.dump()));
   return v.get<std::int64_t>();
 }
 
@@ -56,7 +59,8 @@ class Compiler {
 
   void add_mop(const json& mop, std::uint32_t txn) {
     if (!mop.is_array() || mop.size() != 3 || !mop[0].is_string())
-      throw std::invalid_argument("a micro-op must be [f key value], not " + mop.dump());
+      throw std::invalid_argument("a micro-op must be [f key value], not " +
+                                  printable(mop.dump()));
     const auto& f = mop[0].get_ref<const std::string&>();
     Mop m;
     m.key = keys_.intern(mop[1]);
@@ -86,7 +90,8 @@ class Compiler {
 
  private:
   void add_list(const json& v, const json& mop, Mop& m) {
-    if (!v.is_array()) throw std::invalid_argument("a list read must be a list or nil: " + mop.dump());
+    if (!v.is_array())
+      throw std::invalid_argument("a list read must be a list or nil: " + printable(mop.dump()));
     m.list_begin = static_cast<std::uint32_t>(out_.elements.size());
     m.list_size = static_cast<std::uint32_t>(v.size());
     for (const json& e : v) out_.elements.push_back(integer_value(e, mop));

@@ -40,7 +40,7 @@ WriteIndex::WriteIndex(const TxnHistory& h) {
     std::size_t i = home(m.key, m.value);
     while (slots_[i].key != kNone) {
       if (slots_[i].key == m.key && slots_[i].value == m.value) {
-        throw HistoryError("history", 0,
+        throw HistoryError(kInMemoryHistory, 0,
                            "value " + std::to_string(m.value) + " is written to key " +
                                h.key_names[m.key] + " twice (by " +
                                h.txn_name(h.mops[slots_[i].info.mop].txn) + " and " +

@@ -119,3 +119,17 @@ TEST_CASE("compare: a killed run is unknown, and an old results.json is refused 
   CHECK_THROWS_WITH(report::compare_runs(now, base, {}),
                     Catch::Contains("too old to compare") && Catch::Contains("faultline analyze"));
 }
+
+TEST_CASE("run_finished: only a results.json the runner finished is a finished run") {
+  using nlohmann::json;
+  CHECK_FALSE(report::run_finished(json::object()));                            // no results.json
+  CHECK_FALSE(report::run_finished(json::parse("{", nullptr, false)));          // torn results.json
+  CHECK_FALSE(report::run_finished(json{{"finished", false}, {"verdict", "valid"}}));
+  CHECK_FALSE(report::run_finished(json{{"finished", "yes"}}));                 // not a boolean
+  CHECK(report::run_finished(json{{"finished", true}, {"verdict", "valid"}}));
+  CHECK(report::run_finished(json{{"verdict", "valid"}}));  // schema 1: written only at the end
+  RunFolder killed(register_lines());
+  CHECK(report::run_folder_verdict(killed.dir()) == checker::Verdict::unknown);
+  std::ofstream(killed.dir() / "results.json") << json{{"finished", false}, {"verdict", "valid"}}.dump();
+  CHECK(report::run_folder_verdict(killed.dir()) == checker::Verdict::unknown);
+}

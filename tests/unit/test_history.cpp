@@ -108,8 +108,14 @@ TEST_CASE("history: pairing ops, a process with two ops in flight is bad input")
   CHECK(!pairs[2].completion);
   CHECK(pairs[2].outcome(h) == OpType::info);
 
-  History twice = read_history_text(R"({:process 0 :type :invoke :f :read}
+  // The reader refuses it already, naming the file and both lines.
+  CHECK_THROWS_WITH(read_history_text(R"({:process 0 :type :invoke :f :read}
 {:process 0 :type :invoke :f :read})",
-                                    "twice.edn");
-  CHECK_THROWS_AS(pair_ops(twice, "twice.edn"), HistoryError);
+                                      "twice.edn"),
+                    Catch::StartsWith("twice.edn:2: process 0 invokes op index 1 while op index "
+                                      "0 (line 1) is still in flight"));
+  History in_memory = h;
+  in_memory[2].process = 0;
+  in_memory[2].type = OpType::invoke;  // process 0 invokes again while op 0 is in flight
+  CHECK_THROWS_AS(pair_ops(in_memory, "h.edn"), HistoryError);
 }

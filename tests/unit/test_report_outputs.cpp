@@ -11,9 +11,11 @@
 #include <thread>
 
 #include "reports/compare.h"
+#include "reports/format.h"
 #include "reports/render.h"
 #include "reports/report.h"
 #include "reports/serve.h"
+#include "tests/integration/support.h"
 #include "tests/unit/report_test_support.h"
 
 using namespace faultline;
@@ -244,4 +246,39 @@ TEST_CASE(
   std::size_t at = html.find("\"throughput\":{\"fail\":[");
   REQUIRE(at != std::string::npos);
   CHECK(contains(html.substr(at, 200), "\"fail\":[4,4,4"));  // 200 ops/s, every 50th fails
+}
+
+TEST_CASE("shell_quote: a pasted word runs nothing, whatever it holds") {
+  CHECK(shell_quote("store/etcd-register/20261125T130402.633Z/spec.yaml") ==
+        "store/etcd-register/20261125T130402.633Z/spec.yaml");
+  CHECK(shell_quote("") == "''");
+  CHECK(shell_quote("a b") == "'a b'");
+  CHECK(shell_quote("$(touch x)") == "'$(touch x)'");
+  CHECK(shell_quote("it's") == "'it'\\''s'");
+  // What a shell makes of each quoted word is the word itself, and nothing ran.
+  TempDir dir;
+  std::string marker = (dir.path() / "ran").string();
+  for (std::string word : {std::string("$(touch ") + marker + ")", std::string("`touch ") + marker + "`",
+                           std::string("a'b\"c"), std::string("*"), std::string("x;touch ") + marker,
+                           std::string("~root"), std::string("line\nbreak"), std::string("$HOME")}) {
+    Output out = run_program("sh", {"-c", "printf %s " + shell_quote(word)});
+    CHECK(out.text == word + "\n");
+  }
+  CHECK_FALSE(std::filesystem::exists(marker));
+}
+
+TEST_CASE("report: hostile names are quoted in Reproduce and escaped in summary.md") {
+  RunData run = valid_run();
+  run.dir = "/tmp/store/$(touch x)/20260101T000000.000Z";
+  run.results["name"] = "<img src=x onerror=alert(1)> *bold* [link](http://e) a|b";
+  std::string md = render_summary_md(run, analyze(run));
+  check_contains_all(md, {"## faultline: &lt;img src=x onerror=alert(1)&gt; \\*bold\\* "
+                          "\\[link\\](http://e) a\\|b",
+                          "Reproduce: `faultline run '/tmp/store/$(touch x)/20260101T000000.000Z/"
+                          "spec.yaml' --seed 42`"});
+  CHECK_FALSE(contains(md, "<img"));
+  std::string html = render_html(run, analyze(run));
+  CHECK(contains(html, "faultline run &#39;/tmp/store/$(touch x)/20260101T000000.000Z/spec.yaml&#39;"));
+  CHECK(markdown_code("a`b") == "``a`b``");
+  CHECK(markdown_code("`x`") == "`` `x` ``");
 }

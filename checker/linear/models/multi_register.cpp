@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "checker/linear/models/models.h"
+#include "core/text.h"
 
 namespace faultline::checker::linear {
 namespace {
@@ -31,7 +32,7 @@ class MultiRegisterModel final : public Model {
         bad_op(op, "a micro-op must be [f k v], not " + micro.dump());
       const std::string& f = micro[0].get_ref<const std::string&>();
       bool write = f == "write" || f == "w";
-      if (!write && f != "read" && f != "r") bad_op(op, "unknown micro-op f '" + f + "'");
+      if (!write && f != "read" && f != "r") bad_op(op, "unknown micro-op f '" + printable(f) + "'");
       bool unobserved = !write && micro[2].is_null() && (!op.is_ok() || nil_read_matches_any_);
       txn.push_back(Micro{write, unobserved, register_of(micro[1]), values_.intern(micro[2])});
     }
