@@ -12,14 +12,10 @@ using nlohmann::json;
 
 std::string_view to_string(OpType type) {
   switch (type) {
-    case OpType::invoke:
-      return "invoke";
-    case OpType::ok:
-      return "ok";
-    case OpType::fail:
-      return "fail";
-    case OpType::info:
-      return "info";
+    case OpType::invoke: return "invoke";
+    case OpType::ok: return "ok";
+    case OpType::fail: return "fail";
+    case OpType::info: return "info";
   }
   return "?";
 }
@@ -176,8 +172,7 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
             read.torn_line = line_number;
             break;
           }
-          throw HistoryError(source, line_number,
-                             "not a JSON object: " + std::string(line.substr(0, 80)));
+          throw HistoryError(source, line_number, "not a JSON object: " + std::string(line.substr(0, 80)));
         }
         add_op(history, object, source, line_number);
       }
@@ -205,6 +200,9 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
         });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());
+      } catch (const nlohmann::json::exception& e) {
+        // The EDN parser's own dump() of a non-string map key holding invalid UTF-8 (fuzz/).
+        throw HistoryError(source, 0, e.what());
       }
       break;
   }
