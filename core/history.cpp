@@ -1,6 +1,7 @@
 #include "core/history.h"
 
 #include <cassert>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -96,6 +97,9 @@ Op op_from_json(const json& object) {
   }
   for (const char* name : {"time_ns", "time"}) {
     if (auto t = object.find(name); t != object.end() && t->is_number()) {
+      // A float past int64's range (or NaN) would be undefined behaviour to convert (fuzz/).
+      if (t->is_number_float() && !(std::abs(t->get<double>()) < 9.2e18))
+        throw std::invalid_argument(std::string("\"") + name + "\" is out of range");
       op.time_ns = t->get<std::int64_t>();
       break;
     }
