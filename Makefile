@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 SPEC ?= examples/etcd-register.yaml
 JOBS ?= 2
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,10 @@ test: build
 bench: build
 	cmake --build $(BUILD_DIR) -j$(JOBS) --target benchmarks
 	@for b in $(BUILD_DIR)/bench/bench_*; do echo "== $$b"; $$b; done
+
+# Each libFuzzer target for FUZZ_SECONDS (default 60), built with clang in build-fuzz/ (fuzz/README.md).
+fuzz: deps
+	@fuzz/run.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

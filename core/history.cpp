@@ -1,6 +1,7 @@
 #include "core/history.h"
 
 #include <cassert>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -111,6 +112,9 @@ Op op_from_json(const json& object) {
   }
   for (const char* name : {"time_ns", "time"}) {
     if (auto t = object.find(name); t != object.end() && t->is_number()) {
+      // A float past int64's range (or NaN) would be undefined behaviour to convert (fuzz/).
+      if (t->is_number_float() && !(std::abs(t->get<double>()) < 9.2e18))
+        throw std::invalid_argument(std::string("\"") + name + "\" is out of range");
       op.time_ns = t->get<std::int64_t>();
       break;
     }
@@ -264,6 +268,9 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
         });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());
+      } catch (const nlohmann::json::exception& e) {
+        // The EDN parser's own dump() of a non-string map key holding invalid UTF-8 (fuzz/).
+        throw HistoryError(source, 0, e.what());
       }
       break;
   }

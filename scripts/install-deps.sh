@@ -9,6 +9,7 @@ packages=(
   libpq-dev postgresql
   redis-server redis-sentinel libhiredis-dev
   chromium
+  clang libclang-rt-14-dev  # make fuzz: libFuzzer and the sanitizer runtimes
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,10 +1,5 @@
 // summary.md, junit.xml and report.html contents, compare, and the serve listing, on hand-built
 // runs.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +11,7 @@
 #include "reports/report.h"
 #include "reports/serve.h"
 #include "tests/integration/support.h"
+#include "tests/unit/http_client.h"
 #include "tests/unit/report_test_support.h"
 
 using namespace faultline;
@@ -79,26 +75,6 @@ RunData invalid_run() {
                             {"longest_prefix", {0, 4}}};
   run.results = results_for("invalid", {linear_check("invalid", {failure})});
   return run;
-}
-
-std::string http_get(int port, const std::string& target) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  ::send(fd, request.data(), request.size(), 0);
-  std::string response;
-  char buffer[4096];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
-    response.append(buffer, static_cast<std::size_t>(n));
-  ::close(fd);
-  return response;
 }
 
 }  // namespace
