@@ -34,7 +34,6 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -56,7 +55,6 @@ struct Undo {
   std::string old_bytes;
   off_t old_size = 0;
   std::size_t written = 0;  // bytes the write wrote (0: a truncate)
-  std::uint64_t sequence = 0;
 };
 
 // Unsynced changes of one file (by backing inode), with a descriptor of its own to undo them
@@ -68,7 +66,6 @@ struct FileUndo {
 
 std::mutex g_mutex;  // guards everything below, and orders writes against their undo records
 std::map<ino_t, FileUndo> g_files;
-std::uint64_t g_sequence = 0;
 // The newest unsynced write's own bytes, for torn-write (the undo records keep the old bytes).
 struct LastWrite {
   ino_t inode = 0;
@@ -88,7 +85,6 @@ void remember(int fd, off_t offset, std::size_t length, std::size_t written) {
   u.offset = offset;
   u.old_size = st.st_size;
   u.written = written;
-  u.sequence = ++g_sequence;
   if (offset < st.st_size) {
     std::size_t overlap = static_cast<std::size_t>(
         std::min<off_t>(static_cast<off_t>(length), st.st_size - offset));

@@ -70,6 +70,23 @@ TEST_CASE("storage: PostgreSQL with fsync off loses committed transactions when 
   CHECK(lyingfs_mounts("/tmp/faultline-pg-").empty());
 }
 
+TEST_CASE("storage: Redis with appendfsync everysec loses acknowledged adds when unsynced writes are lost") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, example("redis-set-lose-unsynced"));
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 1);
+  const json& details = r.results["checks"][0]["details"];
+  INFO(details.dump());
+  CHECK(details["lost_count"].get<int>() > 0);
+  auto replies = storage_replies(r, "lose-unsynced");
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0]["dropped_writes"].get<int>() > 0);  // the AOF's last second
+  require_no_leftovers(rules_before, r.dir, dir.path());
+  CHECK(redis_servers(dir.path()).empty());
+  CHECK(lyingfs_mounts(dir.path()).empty());
+}
+
 TEST_CASE("storage: corrupt truncates etcd's bbolt file while the member is down") {
   std::string rules_before = host_iptables();
   TempDir dir;
