@@ -62,16 +62,15 @@ struct Undo {
 struct FileUndo {
   int fd = -1;
   std::vector<Undo> undos;  // oldest first
+  // The file's newest unsynced write itself, for torn-write (the undos keep the old bytes).
+  std::uint64_t last_write_sequence = 0;
+  off_t last_write_offset = 0;
+  std::string last_write_data;
 };
 
 std::mutex g_mutex;  // guards everything below, and orders writes against their undo records
 std::map<ino_t, FileUndo> g_files;
-// The newest unsynced write's own bytes, for torn-write (the undo records keep the old bytes).
-struct LastWrite {
-  ino_t inode = 0;
-  off_t offset = 0;
-  std::string data;
-} g_last_write;
+std::uint64_t g_write_sequence = 0;  // orders the files' newest writes
 std::string g_last_reply;  // the answer to the last command, read back from the control file
 
 int errno_result(int r) { return r < 0 ? -errno : r; }
@@ -105,7 +104,6 @@ void forget(int fd) {
   if (it == g_files.end()) return;
   close(it->second.fd);
   g_files.erase(it);
-  if (g_last_write.inode == st.st_ino) g_last_write = {};
 }
 
 bool is_synchronous(int flags) { return (flags & O_SYNC) == O_SYNC || (flags & O_DSYNC); }
@@ -128,20 +126,21 @@ std::string drop_unsynced(bool tear) {
       restore(file.fd, *u);
     }
   }
-  if (tear && !g_last_write.data.empty()) {
-    auto it = g_files.find(g_last_write.inode);
-    if (it != g_files.end()) {
-      torn_kept = g_last_write.data.size() / 2;
-      if (pwrite(it->second.fd, g_last_write.data.data(), torn_kept, g_last_write.offset) < 0)
-        std::perror("faultline-lyingfs: torn pwrite");
-    }
+  const FileUndo* newest = nullptr;
+  for (const auto& [inode, file] : g_files)
+    if (file.last_write_sequence > 0 &&
+        (!newest || file.last_write_sequence > newest->last_write_sequence))
+      newest = &file;
+  if (tear && newest) {
+    torn_kept = newest->last_write_data.size() / 2;
+    if (pwrite(newest->fd, newest->last_write_data.data(), torn_kept, newest->last_write_offset) < 0)
+      std::perror("faultline-lyingfs: torn pwrite");
   }
   for (auto& [inode, file] : g_files) {
     fsync(file.fd);
     close(file.fd);
   }
   g_files.clear();
-  g_last_write = {};
   char reply[200];
   std::snprintf(reply, sizeof reply,
                 "{\"dropped_writes\":%zu,\"dropped_bytes\":%zu,\"files\":%zu,\"torn_kept_bytes\":%zu}",
@@ -351,8 +350,12 @@ int fs_write(const char*, const char* buf, size_t size, off_t offset, struct fus
   if (n < 0) return -errno;
   if (!durable) {
     struct stat st;
-    fstat(fd, &st);
-    g_last_write = {st.st_ino, offset, std::string(buf, static_cast<std::size_t>(n))};
+    auto it = fstat(fd, &st) == 0 ? g_files.find(st.st_ino) : g_files.end();  // remember() made it
+    if (it == g_files.end()) return static_cast<int>(n);
+    FileUndo& file = it->second;
+    file.last_write_sequence = ++g_write_sequence;
+    file.last_write_offset = offset;
+    file.last_write_data.assign(buf, static_cast<std::size_t>(n));
   }
   return static_cast<int>(n);
 }
