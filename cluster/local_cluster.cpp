@@ -116,6 +116,11 @@ std::string undo(const JournalEntry& entry) noexcept {
       if (run_host({"ip", "link", "del", name}).ok()) return "removed link " + name;
     } else if (kind == "file") {
       return remove_journaled_file(name);
+    } else if (kind == "mount") {
+      // Lazily: a server that still has a file open there must not keep the mount alive. No
+      // `mountpoint` check first: on a mount whose daemon died it fails (ENOTCONN), and that is
+      // the mount clean most needs to remove. umount fails on what is not mounted.
+      if (run_host({"umount", "-l", name}).ok()) return "unmounted " + name;
     }
   } catch (const std::exception& e) {
     log::warn("cleanup of " + kind + " " + name + " failed: " + e.what());
@@ -207,7 +212,34 @@ class LocalCluster final : public NodeControl {
   // on one thread that lives as long as the cluster.
   std::unique_ptr<NodeProcess> spawn(const std::string& node,
                                      const SpawnOptions& options) override {
-    std::packaged_task<std::unique_ptr<NodeProcess>()> task([&] { return spawn_here(node, options); });
+    return on_spawner(node, options, Namespace::node);
+  }
+
+  std::unique_ptr<NodeProcess> spawn_mount(const std::string& node, const std::string& mount_point,
+                                           const SpawnOptions& options) override {
+    journal_.add("mount", mount_point);
+    auto daemon = on_spawner(node, options, Namespace::host);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!run_host({"mountpoint", "-q", mount_point}).ok()) {
+      if (!daemon->running() || std::chrono::steady_clock::now() > deadline) {
+        daemon->stop(std::chrono::seconds(1));
+        throw std::runtime_error(node + ": " + options.argv[0] + " did not mount " + mount_point +
+                                 " (log: " + options.log_path + ")");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return daemon;
+  }
+
+  // Which mount namespace a spawned process lives in. `ip netns exec` gives each process a
+  // mount namespace of its own, a slave of the host's: a FUSE daemon must mount in the host's,
+  // from where the mount propagates into every node process started later.
+  enum class Namespace { node, host };
+
+  std::unique_ptr<NodeProcess> on_spawner(const std::string& node, const SpawnOptions& options,
+                                          Namespace where) {
+    std::packaged_task<std::unique_ptr<NodeProcess>()> task(
+        [&] { return spawn_here(node, options, where); });
     auto result = task.get_future();
     {
       std::lock_guard lock(spawner_mutex_);
@@ -253,15 +285,22 @@ class LocalCluster final : public NodeControl {
     if (spawner_.joinable()) spawner_.join();
   }
 
-  std::unique_ptr<NodeProcess> spawn_here(const std::string& node, const SpawnOptions& options) {
+  std::unique_ptr<NodeProcess> spawn_here(const std::string& node, const SpawnOptions& options,
+                                          Namespace where) {
     assert(!options.argv.empty());
     std::vector<std::string> args{"netns", "exec", namespace_of(node)};
     args.insert(args.end(), options.argv.begin(), options.argv.end());
+    auto program = bp::search_path("ip");
+    if (where == Namespace::host) {
+      args.assign(options.argv.begin() + 1, options.argv.end());
+      program = bp::search_path(options.argv[0]);
+      if (program.empty()) program = options.argv[0];
+    }
     ChildEnvironment env(child_environment(::environ, options.env));
     FILE* log = std::fopen(options.log_path.c_str(), "a");
     if (!log) throw std::runtime_error(node + ": cannot open " + options.log_path);
     std::error_code ec;
-    bp::child child(bp::search_path("ip"), bp::args(args), bp::std_out > log, bp::std_err > log,
+    bp::child child(program, bp::args(args), bp::std_out > log, bp::std_err > log,
                     bp::std_in < bp::null, env, DieWithParent{}, ec);
     std::fclose(log);
     if (ec) throw std::runtime_error("cannot start " + options.argv[0] + ": " + ec.message());

@@ -133,6 +133,15 @@ class NodeControl {
   // Throws std::runtime_error when it cannot be started. Thread-safe.
   virtual std::unique_ptr<NodeProcess> spawn(const std::string& node,
                                              const SpawnOptions& options) = 0;
+  // Starts a FUSE filesystem daemon on `node` (`options` as for spawn: argv, env, log) that
+  // mounts itself at `mount_point`, a folder this run made, and stays in the foreground. The
+  // mount is journaled before it is made, visible to every process later spawned on the node,
+  // and unmounted at teardown, or by `faultline clean` after a crash (a mount whose daemon died
+  // answers ENOTCONN until then). Returns once the mount is in place; throws
+  // std::runtime_error when it is not within 10 s. Thread-safe.
+  virtual std::unique_ptr<NodeProcess> spawn_mount(const std::string& node,
+                                                   const std::string& mount_point,
+                                                   const SpawnOptions& options) = 0;
   // The nodes' files. Valid as long as this NodeControl.
   virtual NodeFiles& files() = 0;
   // Removes every resource this run made. Idempotent; never throws.

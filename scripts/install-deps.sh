@@ -6,7 +6,7 @@ packages=(
   libcurl4-openssl-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev
   catch2 nlohmann-json3-dev libcli11-dev
   etcd-server etcd-client iptables iproute2 procps psmisc libfaketime faketime
-  libpq-dev postgresql
+  libpq-dev postgresql libfuse3-dev fuse3
   redis-server redis-sentinel libhiredis-dev
   chromium
   clang libclang-rt-14-dev  # make fuzz: libFuzzer and the sanitizer runtimes

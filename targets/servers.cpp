@@ -11,10 +11,29 @@ namespace faultline {
 using namespace std::chrono_literals;
 
 void ServerSet::spawn(NodeControl& cluster, const std::string& node, const std::string& role,
-                      SpawnOptions options) {
+                      SpawnOptions options, ServerKind kind) {
   auto process = cluster.spawn(node, options);
   std::lock_guard lock(mutex_);
-  servers_.push_back({node, role, std::move(options), &cluster, std::move(process), false});
+  servers_.push_back({node, role, std::move(options), kind, &cluster, std::move(process), false});
+}
+
+void ServerSet::signal_server(Server& s, int signal_number) {
+  if (!s.kind.whole_tree) {
+    s.process->signal(signal_number);
+    return;
+  }
+  // The parent is stopped first, so that it forks no child the signal would miss, and gets a
+  // SIGCONT last, once its children have theirs.
+  int pid = s.process->pid();
+  if (signal_number != SIGCONT) s.process->signal(SIGSTOP);
+  s.cluster->run(s.node, {"pkill", "-" + std::to_string(signal_number), "-P", std::to_string(pid)});
+  s.process->signal(signal_number);
+}
+
+bool ServerSet::running(const std::string& node) {
+  bool all = true;
+  each(node, [&](Server& s, std::vector<int>&) { all = all && s.process->running(); });
+  return all;
 }
 
 template <class Action>
@@ -30,7 +49,7 @@ std::vector<int> ServerSet::kill(const std::string& node) {
   return each(node, [](Server& s, std::vector<int>& pids) {
     if (!s.process->running()) return;
     pids.push_back(s.process->pid());
-    s.process->signal(SIGKILL);
+    signal_server(s, SIGKILL);
     s.process->wait_for_exit(5s);
     s.paused = false;
   });
@@ -47,7 +66,7 @@ std::vector<int> ServerSet::restart(const std::string& node) {
 std::vector<int> ServerSet::pause(const std::string& node) {
   return each(node, [](Server& s, std::vector<int>& pids) {
     if (!s.process->running() || s.paused) return;
-    s.process->signal(SIGSTOP);
+    signal_server(s, SIGSTOP);
     s.paused = true;
     pids.push_back(s.process->pid());
   });
@@ -56,7 +75,7 @@ std::vector<int> ServerSet::pause(const std::string& node) {
 std::vector<int> ServerSet::resume(const std::string& node) {
   return each(node, [](Server& s, std::vector<int>& pids) {
     if (!s.paused) return;
-    s.process->signal(SIGCONT);
+    signal_server(s, SIGCONT);
     s.paused = false;
     pids.push_back(s.process->pid());
   });
@@ -66,7 +85,10 @@ void ServerSet::stop_all() noexcept {
   std::lock_guard lock(mutex_);
   for (auto& s : servers_) {
     try {
-      s.process->stop(5s);  // SIGCONT first: a paused process cannot act on SIGTERM
+      if (!s.process->running()) continue;
+      if (s.paused) signal_server(s, SIGCONT);  // a stopped process cannot act on a stop signal
+      s.process->signal(s.kind.stop_signal);
+      if (!s.process->wait_for_exit(5s)) s.process->stop(2s);
     } catch (...) {
     }
   }
@@ -109,16 +131,21 @@ std::string log_tail(NodeFiles& files, const std::string& node, const std::strin
 
 namespace faultline {
 
-std::filesystem::path clock_shift_library() {
+std::filesystem::path companion_file(const std::string& name, const std::string& needed_for) {
   std::error_code ec;
-  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() /
-                "libfaultline_clock.so";
+  auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / name;
   if (!ec && std::filesystem::exists(beside)) return beside;
-#ifdef FAULTLINE_CLOCK_LIBRARY
-  if (std::filesystem::exists(FAULTLINE_CLOCK_LIBRARY)) return FAULTLINE_CLOCK_LIBRARY;
+#ifdef FAULTLINE_CLOCK_LIBRARY  // where the build put the preload library: the build folder
+  if (auto built = std::filesystem::path(FAULTLINE_CLOCK_LIBRARY).parent_path() / name;
+      std::filesystem::exists(built))
+    return built;
 #endif
-  throw std::runtime_error("libfaultline_clock.so not found next to the faultline binary: the "
-                           "clock nemesis needs it (build target faultline_clock)");
+  throw std::runtime_error(name + " not found next to the faultline binary: " + needed_for +
+                           " needs it (build target " + name + ")");
+}
+
+std::filesystem::path clock_shift_library() {
+  return companion_file("libfaultline_clock.so", "the clock nemesis");
 }
 
 }  // namespace faultline

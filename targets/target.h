@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,6 +109,23 @@ class ClockControl {
   // The node's clock minus the harness's wall clock in ms, as the server reports its time
   // (Redis TIME, PostgreSQL now()); nullopt when it cannot be measured right now.
   virtual std::optional<double> measure_clock_offset_ms(const std::string& node) = 0;
+};
+
+// Servers whose data folder can sit on a filesystem that lies (the storage nemeses: lost
+// unsynced writes, torn writes, corrupted files). The faults are applied while the node's
+// servers are killed (ProcessControl), as a crash would leave the disk.
+class StorageControl {
+ public:
+  virtual ~StorageControl() = default;
+  // Mounts a filesystem at `data_dir` (an empty folder the target made) that keeps its files in
+  // `backing_dir` (made by the target, with the owner and mode the data folder needs).
+  using Mount = std::function<void(const std::string& node, const std::string& backing_dir,
+                                   const std::string& data_dir)>;
+  // Called before start(): the target calls `mount` on each node it runs a server on, before
+  // anything is written into its data folder.
+  virtual void use_data_mount(Mount mount) = 0;
+  // The node's data folder, the mount point given to `mount`. REQUIRES: start() has run.
+  virtual std::string data_dir(const std::string& node) const = 0;
 };
 
 // Factory arguments: the target's mapping of the spec (system and nodes already read) and the

@@ -160,7 +160,8 @@ class EtcdClient final : public Client {
   ReadMode read_mode_;
 };
 
-class EtcdTarget final : public Target, public ProcessControl, public PrimaryAware {
+class EtcdTarget final : public Target, public ProcessControl, public PrimaryAware,
+                         public StorageControl {
  public:
   explicit EtcdTarget(ReadMode read_mode) : read_mode_(read_mode) {}
   ~EtcdTarget() override { stop(); }
@@ -177,6 +178,12 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
                          ":" + std::to_string(kPeerPort);
     for (const auto& n : nodes_) {
       std::string dir = context.cluster.files().node_dir(n.name);
+      if (mount_) {  // etcd wants its data folder 0700
+        context.cluster.files().make_dir(n.name, dir + "/data.backing", {"", 0700});
+        context.cluster.files().make_dir(n.name, dir + "/data", {"", 0700});
+        mount_(n.name, dir + "/data.backing", dir + "/data");
+      }
+      data_dirs_[n.name] = dir + "/data";
       std::string peer = "http://" + n.address + ":" + std::to_string(kPeerPort);
       SpawnOptions spawn{{"etcd", "--name", n.name, "--data-dir", dir + "/data",
                           "--listen-client-urls", client_url(n), "--advertise-client-urls",
@@ -215,6 +222,9 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
   std::vector<int> pause(const std::string& node) override { return servers_.pause(node); }
   std::vector<int> resume(const std::string& node) override { return servers_.resume(node); }
   std::string process_description() const override { return "etcd"; }
+
+  void use_data_mount(Mount mount) override { mount_ = std::move(mount); }
+  std::string data_dir(const std::string& node) const override { return data_dirs_.at(node); }
 
   // The member a majority of the members name as leader (none during an election, or when no
   // majority answers: an isolated old leader that still thinks it leads does not count).
@@ -266,6 +276,8 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
   std::vector<NodeInfo> nodes_;
   ServerSet servers_{"etcd"};
   std::string version_;
+  Mount mount_;                                   // set when a storage nemesis runs
+  std::map<std::string, std::string> data_dirs_;  // --data-dir of each node
 };
 
 const bool registered = TargetRegistry::add("etcd", [](FieldReader& options, int) {

@@ -17,7 +17,8 @@
 //  - SET NX that finds the lock held, a release whose token does not match: fail.
 // Abilities: kill / pause act on redis-server (the node's Sentinel keeps running), the primary is
 // the master most Sentinels name, and the clock of both follows the clock nemesis' offset file
-// through libfaultline_clock.so (libfaketime hangs redis at start: see preload/clock_shift.cpp).
+// through libfaultline_clock.so (libfaketime hangs redis at start: see preload/clock_shift.cpp);
+// under a storage nemesis redis' dir (AOF, RDB) is the node folder's data/, on faultline-lyingfs.
 #include <hiredis/hiredis.h>
 
 #include <atomic>
@@ -249,7 +250,7 @@ struct RedisOptions {
 };
 
 class RedisTarget final : public Target, public ProcessControl, public PrimaryAware,
-                          public ClockControl {
+                          public ClockControl, public StorageControl {
  public:
   explicit RedisTarget(RedisOptions options) : options_(options) {}
   ~RedisTarget() override { stop(); }
@@ -265,7 +266,15 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
     NodeFiles& files = context.cluster.files();
     for (const auto& n : nodes_) {
       std::string dir = files.node_dir(n.name);
-      files.write_file(n.name, dir + "/redis.conf", redis_conf(n, first, dir));
+      std::string data = dir;
+      if (mount_) {  // the AOF and the RDB in a folder of their own, on the storage mount
+        data = dir + "/data";
+        files.make_dir(n.name, dir + "/data.backing");
+        files.make_dir(n.name, data);
+        mount_(n.name, dir + "/data.backing", data);
+      }
+      data_dirs_[n.name] = data;
+      files.write_file(n.name, dir + "/redis.conf", redis_conf(n, first, data));
       files.write_file(n.name, dir + "/sentinel.conf", sentinel_conf(first, dir, quorum));
       std::vector<std::pair<std::string, std::string>> env;
       if (auto it = clock_files_.find(n.name); it != clock_files_.end())
@@ -330,6 +339,9 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
     clock_shift_library();  // fail before anything starts when the library is missing
     clock_files_ = std::move(files);
   }
+
+  void use_data_mount(Mount mount) override { mount_ = std::move(mount); }
+  std::string data_dir(const std::string& node) const override { return data_dirs_.at(node); }
 
   // Redis TIME against the harness' wall clock, at the midpoint of the call.
   std::optional<double> measure_clock_offset_ms(const std::string& node) override {
@@ -422,6 +434,8 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
   std::vector<NodeInfo> nodes_;
   ServerSet servers_{"redis"};
   std::map<std::string, std::string> clock_files_;  // offset file on each node
+  Mount mount_;                                     // set when a storage nemesis runs
+  std::map<std::string, std::string> data_dirs_;    // redis' dir on each node
   std::string version_;
 };
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "tests/integration/support.h"
@@ -153,4 +154,111 @@ TEST_CASE("postgres: a SIGKILLed run takes its server along, clean removes the r
   INFO(clean.text);
   CHECK(clean.exit_code == 0);
   require_postgres_run_clean(run_id, dir.path(), rules_before);
+}
+
+namespace {
+
+// A one-node PostgreSQL set spec: `target_extra` adds target options, `timeline` the faults.
+std::string pg_set_spec(const std::string& target_extra, const std::string& timeline, int seconds) {
+  return "name: pg-set\n"
+         "target: { system: postgres, nodes: 1" + target_extra + " }\n"
+         "workload: { name: set }\n"
+         "clients: { concurrency: 6, rate_per_s: 400, timeout_ms: 1000 }\n"
+         "nemesis: " + timeline + "\n"
+         "time_limit_s: " + std::to_string(seconds) + "\n";
+}
+
+// Client ops of `history` completed ok whose invocation lies in [from_ns, to_ns).
+int ok_ops_invoked_between(const History& history, std::int64_t from_ns, std::int64_t to_ns) {
+  std::map<std::int64_t, std::int64_t> invoked_at;  // process → time of its open invocation
+  int ok = 0;
+  for (const Op& op : history) {
+    if (op.is_nemesis()) continue;
+    if (op.type == OpType::invoke) {
+      invoked_at[op.process] = op.time_ns;
+    } else if (op.type == OpType::ok) {
+      std::int64_t t = invoked_at[op.process];
+      ok += t >= from_ns && t < to_ns;
+    }
+  }
+  return ok;
+}
+
+// The time of the info entry of nemesis action `f` (its n-th, from 0).
+std::int64_t nemesis_time_ns(const RunResult& r, const std::string& f, std::size_t n = 0) {
+  auto infos = nemesis_infos(r.dir / "history.jsonl", f);
+  REQUIRE(infos.size() > n);
+  return infos[n]["time_ns"].get<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("postgres: kill -9 of the server and restart keep every acknowledged commit") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/postgres-set-kill.yaml"));
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 0);
+  CHECK(r.results["verdict"] == "valid");
+  const json& details = r.results["checks"][0]["details"];
+  INFO(details.dump());
+  CHECK(details["lost_count"] == 0);
+  CHECK(details["acknowledged"].get<int>() > 1000);
+  auto kills = nemesis_infos(r.dir / "history.jsonl", "start-kill");
+  auto restarts = nemesis_infos(r.dir / "history.jsonl", "stop-kill");
+  REQUIRE(kills.size() == 2);
+  REQUIRE(restarts.size() == 2);
+  CHECK(kills[0]["value"]["killed"]["n1"].size() == 1);
+  CHECK(restarts[0]["value"]["restarted"]["n1"].size() == 1);
+  // Killed: nothing commits while it is down; restarted: WAL recovery ran, and it serves again.
+  std::int64_t down = nemesis_time_ns(r, "start-kill"), up = nemesis_time_ns(r, "stop-kill");
+  CHECK(ok_ops_invoked_between(r.history, down + 200'000'000, up) == 0);
+  CHECK(ok_ops_invoked_between(r.history, up, nemesis_time_ns(r, "start-kill", 1)) > 100);
+  std::string log = slurp(r.dir / "nodes" / "n1" / "postgres.log");
+  CHECK(log.find("database system was interrupted") != std::string::npos);
+  CHECK(log.find("redo done") != std::string::npos);
+  require_postgres_run_clean(r.results.value("run_id", ""), dir.path(), rules_before);
+}
+
+TEST_CASE("postgres: synchronous_commit off loses acknowledged commits on kill, and names the trade") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/postgres-set-kill-async-commit.yaml"));
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 1);
+  CHECK(r.results["verdict"] == "invalid");
+  const json& details = r.results["checks"][0]["details"];
+  INFO(details.dump());
+  CHECK(details["lost_count"].get<int>() > 0);
+  std::string trade = r.results["limitations"].value("durability", "");
+  INFO(trade);
+  CHECK(trade.find("commit p50") != std::string::npos);
+  CHECK(r.results["target"]["version"].get<std::string>().find("synchronous_commit off") !=
+        std::string::npos);
+  CHECK(slurp(r.dir / "report.html").find("synchronous_commit off") != std::string::npos);
+  require_postgres_run_clean(r.results.value("run_id", ""), dir.path(), rules_before);
+}
+
+TEST_CASE("postgres: a paused server stops committing until resumed; now() follows a clock bump") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_spec(dir, pg_set_spec("",
+      "{ timeline: [ {at_s: 2, fault: pause, nodes: [n1], duration_s: 5},"
+      " {at_s: 9, fault: clock, nodes: [n1], modes: [bump], delta_ms: 3000, duration_s: 2} ] }",
+      13));
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 0);
+  FaultAction pause = one_action(r, "pause");
+  CHECK(pause.start["paused"]["n1"].size() == 1);
+  CHECK(pause.stop["resumed"]["n1"].size() == 1);
+  std::int64_t paused = nemesis_time_ns(r, "start-pause"), resumed = nemesis_time_ns(r, "stop-pause");
+  // An op invoked up to 3 s before the resume may still succeed after it: the kernel queues
+  // its connection while the postmaster is stopped (connect budget 2 s, then the 1 s op).
+  CHECK(ok_ops_invoked_between(r.history, paused + 100'000'000, resumed - 3'100'000'000) == 0);
+  CHECK(ok_ops_invoked_between(r.history, resumed, nemesis_time_ns(r, "start-clock")) > 100);
+  FaultAction clock = one_action(r, "clock");
+  INFO(clock.start.dump() << "\n" << clock.stop.dump());
+  CHECK(clock.start["measured_ms"]["n1"].get<double>() == Approx(3000).margin(250));
+  CHECK(clock.stop["measured_ms"]["n1"].get<double>() == Approx(0).margin(250));
+  require_postgres_run_clean(r.results.value("run_id", ""), dir.path(), rules_before);
 }

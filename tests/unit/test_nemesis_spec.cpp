@@ -104,3 +104,29 @@ TEST_CASE("nemesis spec: a fault the target cannot serve is an error at load tim
   // Without primaries, the plain target's default partition shapes leave that shape out.
   CHECK(error_of(spec("plain-test-target", "  faults: [partition]\n")) == "");
 }
+
+TEST_CASE("nemesis spec: storage faults need a target that puts its data on the faulty filesystem") {
+  std::string e = error_of(spec("plain-test-target", "  faults: [lose-unsynced]\n"));
+  CHECK(e.find("spec.yaml:") != std::string::npos);
+  CHECK(e.find("put its data on a faulty filesystem") != std::string::npos);
+  for (const char* fault : {"lose-unsynced", "torn-write"})
+    CHECK(error_of(spec("etcd", std::string("  faults: [") + fault + "]\n")) == "");
+}
+
+TEST_CASE("nemesis spec: corrupt names files inside the data folder, and a mode") {
+  CHECK(error_of(spec("etcd",
+      "  timeline:\n"
+      "    - { at_s: 1, fault: corrupt, nodes: [n1], files: [member/snap/db], mode: truncate, "
+      "bytes: 4096 }\n")) == "");
+  CHECK(error_of(spec("etcd", "  timeline:\n    - { at_s: 1, fault: corrupt }\n"))
+            .find("files") != std::string::npos);
+  for (const char* bad : {"/etc/passwd", "../x"}) {
+    std::string e = error_of(spec("etcd",
+        std::string("  timeline:\n    - { at_s: 1, fault: corrupt, files: [") + bad + "] }\n"));
+    INFO(e);
+    CHECK(e.find("not a path inside the data folder") != std::string::npos);
+  }
+  CHECK(error_of(spec("etcd",
+      "  timeline:\n    - { at_s: 1, fault: corrupt, files: [db], mode: shred }\n"))
+            .find("mode") != std::string::npos);
+}
