@@ -8,7 +8,7 @@
 //   reset-peer   connections closed with RST, the ones in force and every new one
 // Options common to all (nemesis.<fault>):
 //   nodes        a selector or node list (default one, minority, all): whose links
-//   peers        the other ends, a selector or node list (default all; the chosen nodes excluded)
+//   peers        the other ends, a selector or node list (default all; a node is never its own)
 //   direction    both (default), outgoing (what the chosen nodes send), incoming (what they
 //                receive): asymmetric links
 //   probability  the share of connections the toxic applies to, rolled per connection (1)
@@ -48,7 +48,7 @@ class LinkFaultNemesis final : public Nemesis {
     std::set<std::pair<std::string, std::string>> links;  // (from, to)
     for (const auto& node : chosen)
       for (const auto& peer : peers) {
-        if (std::find(chosen.begin(), chosen.end(), peer) != chosen.end()) continue;
+        if (peer == node) continue;  // links among chosen nodes count once each way (a set)
         if (direction_ != "incoming") links.emplace(node, peer);
         if (direction_ != "outgoing") links.emplace(peer, node);
       }
