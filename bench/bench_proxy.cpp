@@ -3,6 +3,7 @@
 // the NAT path runs, without needing namespaces), as added p50 / p99.
 //
 //   bench_proxy [ROUND_TRIPS]       default 20000 per row
+#include <utility>  // before Boost.Asio 1.74, whose awaitable.hpp uses std::exchange
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/process.hpp>
