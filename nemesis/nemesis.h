@@ -78,6 +78,10 @@ T& require_ability(Target& target, const std::string& fault, const std::string& 
                            "; this target cannot");
 }
 
+// The target's primaries, asked again for up to 2 s while the answer is empty (a probe timed
+// out, an election is under way): evidence of who leads when a fault is healed.
+std::vector<std::string> settled_primaries(PrimaryAware& aware);
+
 // "n1,n3".
 std::string join_nodes(const std::vector<std::string>& nodes);
 

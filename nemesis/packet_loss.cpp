@@ -2,8 +2,9 @@
 // `-m statistic --mode random`, chain FL-LOSS inside the node's namespace), from peers and
 // clients alike. Options (nemesis.packet-loss): probability (default 0.3), nodes (a selector or
 // node list, default one, minority, all).
-// Delay, reordering and duplication need tc netem, which this kernel does not have: asking for
-// them is an error at load time rather than a fault that silently does nothing.
+// Reordering and duplication need tc netem, which this kernel does not have: asking for them is
+// an error at load time rather than a fault that silently does nothing. Delay and slow links
+// come from the userspace link proxy instead (nemesis/link_faults.cpp: latency, bandwidth, ...).
 #include <cstdio>
 
 #include "nemesis/iptables.h"
@@ -55,7 +56,8 @@ const bool registered = NemesisRegistry::add("packet-loss", [](FieldReader& opti
   for (const char* key : {"delay_ms", "delay", "jitter_ms", "reorder", "duplicate", "rate"})
     if (options.has(key))
       options.fail_key(key, "needs tc netem, which is not available on this kernel (no sch_netem "
-                            "module); only packet loss (probability) can be injected here");
+                            "module); packet-loss injects loss only; for delay use the fault "
+                            "latency (latency_ms, jitter_ms), for rate limits bandwidth");
   double probability = options.number("probability", 0.3, 0.0001, 1);
   NodeSelector selector(options, "nodes", env, {"one", "minority", "all"});
   return std::make_unique<PacketLossNemesis>(probability, std::move(selector));

@@ -10,11 +10,9 @@
 //  primaries        the current primaries (etcd's leader, Redis' master) cut off from the rest
 // Or option nodes (a selector or node list, instead of shapes): those nodes cut off from the rest.
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "nemesis/iptables.h"
 
@@ -23,21 +21,6 @@ namespace {
 
 using nlohmann::json;
 using Grudge = std::map<std::string, std::set<std::string>>;  // node -> nodes it drops
-
-// An empty answer may be a probe that timed out on a loaded host or an election still under way:
-// ask again for a bounded while (kPrimaryProbeBudget) so the record says who leads, not "nobody".
-constexpr auto kPrimaryProbeBudget = std::chrono::milliseconds(2000);
-constexpr auto kPrimaryProbeInterval = std::chrono::milliseconds(200);
-
-std::vector<std::string> settled_primaries(PrimaryAware& aware) {
-  auto deadline = std::chrono::steady_clock::now() + kPrimaryProbeBudget;
-  std::vector<std::string> primaries = aware.primaries();
-  while (primaries.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(kPrimaryProbeInterval);
-    primaries = aware.primaries();
-  }
-  return primaries;
-}
 
 const std::vector<std::string> kShapes = {"one", "halves", "majorities-ring", "bridge",
                                           "primaries"};

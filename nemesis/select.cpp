@@ -1,5 +1,7 @@
 // Node selectors shared by every fault.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "core/text.h"
 #include "nemesis/nemesis.h"
@@ -12,7 +14,21 @@ const std::vector<std::string> kSelectors = {"one", "minority", "majority", "all
 bool is_selector(const std::string& s) {
   return std::find(kSelectors.begin(), kSelectors.end(), s) != kSelectors.end();
 }
+// An empty answer may be a probe that timed out on a loaded host or an election still under way:
+// ask again for a bounded while (kPrimaryProbeBudget) so the record says who leads, not "nobody".
+constexpr auto kPrimaryProbeBudget = std::chrono::milliseconds(2000);
+constexpr auto kPrimaryProbeInterval = std::chrono::milliseconds(200);
 }  // namespace
+
+std::vector<std::string> settled_primaries(PrimaryAware& aware) {
+  auto deadline = std::chrono::steady_clock::now() + kPrimaryProbeBudget;
+  std::vector<std::string> primaries = aware.primaries();
+  while (primaries.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kPrimaryProbeInterval);
+    primaries = aware.primaries();
+  }
+  return primaries;
+}
 
 std::string join_nodes(const std::vector<std::string>& nodes) {
   std::string out;

@@ -82,6 +82,7 @@ TEST_CASE("nemesis spec: errors name the place and the reason") {
   e = error_of(spec("etcd", "  faults: [packet-loss]\n  packet-loss: { delay_ms: 50 }\n"));
   CHECK(e.find("spec.yaml:6:") == 0);
   CHECK(e.find("tc netem") != std::string::npos);
+  CHECK(e.find("fault latency") != std::string::npos);
   // Both forms at once; unknown fault in a timeline.
   CHECK(error_of(spec("etcd", "  faults: [kill]\n  timeline: [ {at_s: 1, fault: kill} ]\n"))
             .find("either faults") != std::string::npos);
@@ -129,4 +130,37 @@ TEST_CASE("nemesis spec: corrupt names files inside the data folder, and a mode"
   CHECK(error_of(spec("etcd",
       "  timeline:\n    - { at_s: 1, fault: corrupt, files: [db], mode: shred }\n"))
             .find("mode") != std::string::npos);
+}
+
+TEST_CASE("nemesis spec: link faults take Toxiproxy's options, with defaults saved") {
+  Test test = load_test_text(spec("etcd",
+      "  timeline:\n"
+      "    - { at_s: 2, fault: latency, nodes: all, latency_ms: 200, jitter_ms: 50, duration_s: 5 }\n"
+      "    - { at_s: 3, fault: timeout, nodes: primaries, direction: outgoing, duration_s: 5 }\n"
+      "    - { at_s: 4, fault: bandwidth, nodes: [n1], peers: [n2], rate_kb_per_s: 64 }\n"
+      "    - { at_s: 5, fault: slow-close, delay_ms: 500, probability: 0.5 }\n"
+      "    - { at_s: 6, fault: reset-peer, nodes: [n3], direction: incoming }\n"), "spec.yaml");
+  REQUIRE(test.timeline.size() == 5);
+  CHECK(test.resolved["nemesis"]["timeline"][0]["direction"].as<std::string>() == "both");
+  CHECK(test.resolved["nemesis"]["timeline"][2]["rate_kb_per_s"].as<double>() == 64);
+  CHECK(test.resolved["nemesis"]["timeline"][3]["probability"].as<double>() == 0.5);
+  // Random faults too; each is a fault of its own in the vocabulary.
+  test = load_test_text(spec("etcd", "  faults: [latency, reset-peer]\n  latency: { latency_ms: 30 }\n"),
+                        "spec.yaml");
+  CHECK(test.nemeses.size() == 2);
+  for (const char* fault : {"latency", "bandwidth", "slow-close", "timeout", "reset-peer"})
+    CHECK(NemesisRegistry::find(fault) != nullptr);
+}
+
+TEST_CASE("nemesis spec: link fault errors name the place and the reason") {
+  std::string e = error_of(spec("etcd", "  faults: [latency]\n  latency: { direction: sideways }\n"));
+  CHECK(e.find("spec.yaml:6:") == 0);
+  CHECK(e.find("direction") != std::string::npos);
+  CHECK(error_of(spec("etcd", "  faults: [latency]\n  latency: { latency_ms: -5 }\n")) != "");
+  CHECK(error_of(spec("etcd", "  faults: [bandwidth]\n  bandwidth: { rate: 5 }\n")).find("rate") !=
+        std::string::npos);
+  CHECK(error_of(spec("etcd", "  faults: [timeout]\n  timeout: { peers: [n9] }\n"))
+            .find("'n9' is neither a selector nor a node") != std::string::npos);
+  CHECK(error_of(spec("plain-test-target", "  faults: [timeout]\n  timeout: { nodes: primaries }\n"))
+            .find("needs a target that knows its primary") != std::string::npos);
 }

@@ -270,8 +270,8 @@ TEST_CASE("report: a timeline spec's faults are in the spec, and one that never 
   CHECK(find("kill faults") ==
         "in the spec, but never started (the run ended first, or every start failed)");
   for (const auto& n : a.not_exercised) CHECK(n.what.find("kill,") == std::string::npos);
-  CHECK(find("clock, corrupt, lose-unsynced, packet-loss, pause and torn-write faults") ==
-        "not in the spec's nemesis faults");
+  CHECK(find("bandwidth, clock, corrupt, latency, lose-unsynced, packet-loss, pause, reset-peer, "
+             "slow-close, timeout and torn-write faults") == "not in the spec's nemesis faults");
 }
 
 TEST_CASE("report: the timeline's lanes are workers, from the run record's rule") {
