@@ -107,8 +107,13 @@ TEST_CASE("ssh: commands, files and processes on a real sshd, all undone at tear
   auto survivor = cluster->spawn("n1", {{"sleep", "600"}, {}, dir + "/survivor.log"});
   int survivor_pid = survivor->pid();
   cluster->teardown();  // the run's processes, folders and scratch files go with it
-  CHECK(hosts.on("n1", {"kill", "-0", std::to_string(survivor_pid)}).exit_code != 0);
-  CHECK(hosts.on("n2", {"kill", "-0", std::to_string(process->pid())}).exit_code != 0);
+  // Gone, or a zombie (no environment left) where the sandbox's init does not reap.
+  auto alive = [&](const std::string& node, int pid) {
+    return hosts.on(node, {"grep", "-qzx", "FAULTLINE_RUN=" + id,
+                           "/proc/" + std::to_string(pid) + "/environ"}).exit_code == 0;
+  };
+  CHECK(!alive("n1", survivor_pid));
+  CHECK(!alive("n2", process->pid()));
   CHECK(!std::filesystem::exists("/tmp/faultline-" + id));
   CHECK(!std::filesystem::exists(scratch));
   CHECK(!std::filesystem::exists("/run/faultline/" + id + ".journal"));
