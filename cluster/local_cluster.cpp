@@ -25,7 +25,9 @@
 #include <thread>
 
 #include "cluster/local_cluster.h"
+#include "cluster/host_command.h"
 #include "cluster/local_files.h"
+#include "cluster/ssh_cluster.h"
 #include "core/log.h"
 
 namespace faultline {
@@ -58,24 +60,10 @@ namespace {
 // reboot either.
 std::filesystem::path journal_dir() { return "/run/faultline"; }
 
-// Runs a host command to completion. Used only by this file: the one place that shells out.
+// Runs a host command to completion, stdout and stderr together.
 CommandResult run_host(const std::vector<std::string>& argv, const std::string& input = {}) {
-  assert(!argv.empty());
-  auto program = bp::search_path(argv[0]);
-  if (program.empty()) return CommandResult{127, argv[0] + ": not found in PATH"};
-  std::vector<std::string> args(argv.begin() + 1, argv.end());
-  bp::ipstream out;
-  bp::opstream in;
-  bp::child child(program, bp::args(args), (bp::std_out & bp::std_err) > out, bp::std_in < in);
-  in << input;
-  in.flush();
-  in.pipe().close();
-  CommandResult result;
-  std::string line;
-  while (std::getline(out, line)) result.output += line + "\n";
-  child.wait();
-  result.exit_code = child.exit_code();
-  return result;
+  HostOutput r = run_host_command({argv, input, {}, HostCommand::Stderr::merged});
+  return {r.exit_code, std::move(r.out)};
 }
 
 CommandResult must(const std::vector<std::string>& argv, const std::string& input = {}) {
@@ -121,6 +109,8 @@ std::string undo(const JournalEntry& entry) noexcept {
       // `mountpoint` check first: on a mount whose daemon died it fails (ENOTCONN), and that is
       // the mount clean most needs to remove. umount fails on what is not mounted.
       if (run_host({"umount", "-l", name}).ok()) return "unmounted " + name;
+    } else {
+      return undo_ssh_entry(entry);  // a run on remote hosts journals here too
     }
   } catch (const std::exception& e) {
     log::warn("cleanup of " + kind + " " + name + " failed: " + e.what());

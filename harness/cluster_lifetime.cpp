@@ -1,6 +1,7 @@
 #include "harness/cluster_lifetime.h"
 
 #include "cluster/local_cluster.h"
+#include "cluster/ssh_cluster.h"
 #include "core/log.h"
 
 namespace faultline {
@@ -12,7 +13,9 @@ ClusterLifetime::ClusterLifetime(Test& test, std::string run_id,
     : test_(test),
       run_id_(std::move(run_id)),
       announce_(announce),
-      cluster_(make_local_cluster({run_id_, node_names(test.spec.node_count), run_dir})) {}
+      cluster_(test.spec.remote
+                   ? make_ssh_cluster({run_id_, run_dir, *test.spec.remote})
+                   : make_local_cluster({run_id_, node_names(test.spec.node_count), run_dir})) {}
 
 ClusterLifetime::~ClusterLifetime() {
   if (shut_down_) return;

@@ -1,5 +1,7 @@
 #include "harness/spec.h"
 
+#include <arpa/inet.h>
+
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -79,6 +81,45 @@ void read_timeline(Test& test, FieldReader& nemesis, const NemesisEnv& env, YAML
   }
 }
 
+// target.cluster: {hosts: [ADDRESS | {name, address}, ...], user, port, identity_file,
+// known_hosts_file, host_keys: strict | accept-new, sudo}.
+SshClusterSpec read_cluster(FieldReader& target) {
+  FieldReader cluster(target.mapping("cluster", true), target.file(), "target.cluster");
+  SshClusterSpec spec;
+  YAML::Node hosts = cluster.raw("hosts");
+  if (!hosts.IsSequence() || hosts.size() == 0 || hosts.size() > 9)
+    cluster.fail_key("hosts", "expected a list of 1 to 9 hosts (ADDRESS or {name, address})");
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    std::string context = "target.cluster.hosts[" + std::to_string(i) + "]";
+    SshHost host;
+    if (hosts[i].IsScalar()) {
+      host.address = host.name = hosts[i].as<std::string>();
+    } else {
+      if (!hosts[i].IsMap()) cluster.fail(hosts[i], context + ": expected ADDRESS or {name, address}");
+      FieldReader entry(hosts[i], target.file(), context);
+      host.address = entry.string("address");
+      host.name = entry.string("name", host.address);
+      entry.finish();
+    }
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, host.address.c_str(), &parsed) != 1)
+      cluster.fail(hosts[i], context + ": '" + host.address +
+                                 "' is not an IPv4 address (partitions name hosts by address)");
+    spec.hosts.push_back(host);
+  }
+  SshLogin& login = spec.login;
+  login.user = cluster.string("user", "");
+  login.port = static_cast<int>(cluster.integer("port", 22, 1, 65535));
+  login.identity_file = cluster.string("identity_file", "");
+  login.known_hosts_file = cluster.string("known_hosts_file", "");
+  login.host_keys = cluster.choice("host_keys", {"strict", "accept-new"}, "strict") == "accept-new"
+                        ? HostKeyPolicy::accept_new
+                        : HostKeyPolicy::strict;
+  login.sudo = cluster.boolean("sudo", false);
+  cluster.finish();
+  return spec;
+}
+
 }  // namespace
 
 std::vector<std::string> node_names(int node_count) {
@@ -124,8 +165,20 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
 
   FieldReader target(top.mapping("target", true), file_name, "target");
   spec.system = target.choice("system", TargetRegistry::names());
-  spec.node_count = static_cast<int>(target.integer("nodes", 5, 1, 9));
-  if (overrides.node_count) {
+  if (target.has("cluster")) {
+    spec.remote = read_cluster(target);
+    int hosts = static_cast<int>(spec.remote->hosts.size());
+    if (target.has("nodes") && target.integer("nodes", std::nullopt, 1, 9) != hosts)
+      target.fail_key("nodes", "the cluster lists " + std::to_string(hosts) +
+                                   " hosts: give no nodes, or that many");
+    if (overrides.node_count && *overrides.node_count != hosts)
+      throw SpecError(file_name, YAML::Mark::null_mark(),
+                      "--nodes: the spec's cluster lists " + std::to_string(hosts) + " hosts");
+    spec.node_count = hosts;
+  } else {
+    spec.node_count = static_cast<int>(target.integer("nodes", 5, 1, 9));
+  }
+  if (overrides.node_count && !spec.remote) {
     if (*overrides.node_count < 1 || *overrides.node_count > 9)
       throw SpecError(file_name, YAML::Mark::null_mark(), "--nodes: expected 1 to 9");
     spec.node_count = *overrides.node_count;

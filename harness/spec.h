@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/ssh_cluster.h"
 #include "nemesis/nemesis.h"
 #include "reports/results.h"
 #include "targets/target.h"
@@ -32,6 +33,7 @@ struct Spec {
   double time_limit_s = 60;    // length of the generator phase
   double check_time_limit_s = 300;  // past it the check is unknown; 0: no wall-clock limit
   std::uint64_t seed = 0;
+  std::optional<SshClusterSpec> remote;  // target.cluster: remote hosts; absent: namespaces
 };
 
 // One step of an explicit nemesis timeline (instead of random faults): start the nemesis

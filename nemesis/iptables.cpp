@@ -23,4 +23,17 @@ void set_input_chain(NemesisContext& context, const std::string& node, const std
   if (!r.ok()) throw std::runtime_error("iptables on " + node + ": " + r.output);
 }
 
+void on_each_node(const std::vector<std::string>& nodes,
+                  const std::function<void(const std::string&)>& action) {
+  std::string failures;
+  for (const auto& node : nodes) {
+    try {
+      action(node);
+    } catch (const std::exception& e) {
+      failures += (failures.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  if (!failures.empty()) throw std::runtime_error(failures);
+}
+
 }  // namespace faultline

@@ -2,6 +2,7 @@
 // packet loss can be in force at once, and healing one leaves the other.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,5 +14,11 @@ namespace faultline {
 // `rules` (each like "-s 10.0.0.1/32 -j DROP"); empty rules heal. Throws on failure.
 void set_input_chain(NemesisContext& context, const std::string& node, const std::string& chain,
                      const std::vector<std::string>& rules);
+
+// Runs `action` on every node in turn, going on past a node where it throws (a remote host that
+// stopped answering must not keep the reachable ones partitioned), then throws one
+// std::runtime_error naming each node that failed and why.
+void on_each_node(const std::vector<std::string>& nodes,
+                  const std::function<void(const std::string&)>& action);
 
 }  // namespace faultline

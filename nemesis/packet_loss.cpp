@@ -35,9 +35,10 @@ class PacketLossNemesis final : public Nemesis {
   }
 
   json stop(NemesisContext& context) override {
-    for (const auto& node : affected_) set_input_chain(context, node, kChain, {});
-    json healed = affected_;
+    std::vector<std::string> affected = std::move(affected_);
     affected_.clear();
+    on_each_node(affected, [&](const std::string& node) { set_input_chain(context, node, kChain, {}); });
+    json healed = affected;
     description_.clear();
     return {{"healed", healed}};
   }

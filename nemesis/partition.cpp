@@ -142,13 +142,15 @@ class PartitionNemesis final : public Nemesis {
 
   // Replaces each node's partition chain with the DROP rules of its grudge (none: healed).
   static void apply(NemesisContext& context, const Grudge& grudge) {
-    for (const auto& node : context.cluster.nodes()) {
+    std::vector<std::string> names;
+    for (const auto& node : context.cluster.nodes()) names.push_back(node.name);
+    on_each_node(names, [&](const std::string& node) {
       std::vector<std::string> rules;
-      if (auto it = grudge.find(node.name); it != grudge.end())
+      if (auto it = grudge.find(node); it != grudge.end())
         for (const auto& dropped : it->second)
           rules.push_back("-s " + context.cluster.node(dropped).address + "/32 -j DROP");
-      set_input_chain(context, node.name, "FL-PARTITION", rules);
-    }
+      set_input_chain(context, node, "FL-PARTITION", rules);
+    });
   }
 
   std::vector<std::string> shapes_;
