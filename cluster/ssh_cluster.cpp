@@ -292,6 +292,13 @@ class SshCluster final : public NodeControl {
     return std::make_unique<RemoteProcess>(node, host(node), run_id_, pid);
   }
 
+  // The spec loader refuses storage faults on SSH hosts; this guards other callers.
+  std::unique_ptr<NodeProcess> spawn_mount(const std::string& node, const std::string&,
+                                           const SpawnOptions&) override {
+    throw std::runtime_error("cannot mount a faulty filesystem on " + node +
+                             ": storage faults are not supported on SSH hosts");
+  }
+
   NodeFiles& files() override { return *files_; }
 
   void teardown() noexcept override {

@@ -200,7 +200,7 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   clients.finish();
 
   FieldReader nemesis(top.mapping("nemesis", false), file_name, "nemesis");
-  NemesisEnv env{*test.target, node_names(spec.node_count)};
+  NemesisEnv env{*test.target, node_names(spec.node_count), spec.remote.has_value()};
   YAML::Node nemesis_resolved;
   if (nemesis.has("timeline")) {
     if (nemesis.has("faults"))

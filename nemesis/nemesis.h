@@ -42,6 +42,7 @@ class Nemesis {
 struct NemesisEnv {
   Target& target;
   std::vector<std::string> node_names;
+  bool remote = false;  // the nodes are SSH hosts (target.cluster), not local namespaces
 };
 
 // The target lacks an ability the fault needs (kill, pause, a known primary): the spec loader

@@ -109,6 +109,10 @@ std::unique_ptr<Nemesis> make(const std::string& fault, FieldReader& options,
                               const NemesisEnv& env) {
   require_ability<StorageControl>(env.target, fault, "put its data on a faulty filesystem");
   require_ability<ProcessControl>(env.target, fault, "kill and restart its servers");
+  // A FUSE mount under a remote server's data folder would need lyingfs installed there;
+  // refused at load time rather than half-way through a run.
+  if (env.remote)
+    throw NemesisUnsupported(fault + " needs a local node (lyingfs mount); not supported on SSH hosts");
   CorruptOptions corrupt;
   if (fault == "corrupt") {
     corrupt.files = options.strings("files", std::nullopt);
