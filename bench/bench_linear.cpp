@@ -1,7 +1,7 @@
 // Linearizability checker figures: printed, not asserted. See bench/README.md.
 //
 //   bench_linear                       all suites below
-//   bench_linear typical|hard|kv|scale|unique one suite
+//   bench_linear typical|hard|kv|scale|unique|invalid   one suite
 //   bench_linear corpus DIR            time every history of a Knossos corpus (DIR/data/...)
 //   bench_linear files DIR [MODEL]     time every history file in DIR, cold and warm
 //   bench_linear check FILE [MODEL] [--knossos]   check one history file, print the result JSON
@@ -174,16 +174,19 @@ unsigned long long states_of(const Timed& timed) {
   return timed.result.details["states_explored"].get<std::uint64_t>();
 }
 
-void scale_row(std::size_t ops, unsigned processes, double info_probability) {
+// One table row in a child process: generates the history, prints `row` (the row's first cells),
+// then the verdict, check CPU, states and peak RSS, or that 10 s of CPU ran out.
+void check_row(const GenerateOptions& gen, const LinearOptions& options, const std::string& row) {
   in_child([&](auto arm_limit) {
-    GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .values = 5,
-                        .info_probability = info_probability};
     History history = generate_register_history(gen);
-    std::string row = format("| %8zu | %4u | %4.0f%% | %6ld | ", ops, processes, info_probability * 100, peak_rss_mib());
-    arm_limit(row + "unknown: ");
-    Timed timed = timed_check(history);
-    std::printf("%s%-8s | %10.1f | %10llu | %6ld |\n", row.c_str(), std::string(to_string(timed.result.verdict)).c_str(),
-                timed.cpu_s * 1e3, states_of(timed), peak_rss_mib());
+    std::string cells = row + format("%6ld | ", peak_rss_mib());
+    arm_limit(cells + "unknown: ");
+    Timed timed = timed_check(history, options);
+    // One key: the verdict and what decided it (search, zones, refuted).
+    std::string verdict = std::string(to_string(timed.result.verdict)) + " (" +
+                          timed.result.details["per_key"][0]["method"].get<std::string>() + ")";
+    std::printf("%s%-18s | %10.1f | %10llu | %6ld |\n", cells.c_str(), verdict.c_str(), timed.cpu_s * 1e3,
+                states_of(timed), peak_rss_mib());
   });
 }
 
@@ -192,31 +195,40 @@ void scale() {
   std::printf("|---:|---:|---:|---:|---|---:|---:|---:|\n");
   for (double info : {0.0, 0.01})
     for (unsigned processes : {1u, 5u, 20u, 100u})
-      for (std::size_t ops : {1'000ul, 10'000ul, 100'000ul, 1'000'000ul}) scale_row(ops, processes, info);
+      for (std::size_t ops : {1'000ul, 10'000ul, 100'000ul, 1'000'000ul}) {
+        GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .values = 5, .info_probability = info};
+        check_row(gen, {}, format("| %8zu | %4u | %4.0f%% | ", ops, processes, info * 100));
+      }
 }
 
 // Registers whose writes are all unique (no cas), where the zones decide in O(n log n): the
 // same histories checked as "register" (zones) and as "cas-register" (the search).
-void unique_row(std::size_t ops, unsigned processes, const char* model) {
-  in_child([&](auto arm_limit) {
-    GenerateOptions gen{.seed = 42, .ops = ops, .processes = processes, .info_probability = 0.01,
-                        .unique_writes = true};
-    History history = generate_register_history(gen);
-    std::string row = format("| %8zu | %4u | %-12s | ", ops, processes, model);
-    arm_limit(row + "unknown: ");
-    LinearOptions options;
-    options.model = model;
-    Timed timed = timed_check(history, options);
-    std::printf("%s%-8s | %10.1f | %10llu | %6ld |\n", row.c_str(), std::string(to_string(timed.result.verdict)).c_str(),
-                timed.cpu_s * 1e3, states_of(timed), peak_rss_mib());
-  });
+void unique() {
+  std::printf("| ops | clients | model | RSS after generating (MiB) | verdict | check CPU (ms) | states | peak RSS (MiB) |\n");
+  std::printf("|---:|---:|---|---:|---|---:|---:|---:|\n");
+  for (std::size_t ops : {10'000ul, 100'000ul, 1'000'000ul})
+    for (const char* model : {"register", "cas-register"}) {
+      GenerateOptions gen{.seed = 42, .ops = ops, .processes = 100, .info_probability = 0.01, .unique_writes = true};
+      LinearOptions options;
+      options.model = model;
+      check_row(gen, options, format("| %8zu | %4u | %-12s | ", ops, 100u, model));
+    }
 }
 
-void unique() {
-  std::printf("| ops | clients | model | verdict | check CPU (ms) | states | peak RSS (MiB) |\n");
-  std::printf("|---:|---:|---|---|---:|---:|---:|\n");
-  for (std::size_t ops : {10'000ul, 100'000ul, 1'000'000ul})
-    for (const char* model : {"register", "cas-register"}) unique_row(ops, 100, model);
+// The issue-14 family: cas-register, values 0-4, 1% info, each history checked as generated
+// (valid) and with one ok read given another value (usually invalid), over several seeds.
+void invalid() {
+  std::printf("| ops | clients | seed | read corrupted | RSS after generating (MiB) | verdict | check CPU (ms) | states | peak RSS (MiB) |\n");
+  std::printf("|---:|---:|---:|---|---:|---|---:|---:|---:|\n");
+  for (std::size_t ops : {1'000ul, 10'000ul, 100'000ul})
+    for (unsigned processes : {5u, 20u, 50u})
+      for (std::uint64_t seed = 1; seed <= 3; ++seed)
+        for (unsigned corrupted : {0u, 1u}) {
+          GenerateOptions gen{.seed = seed, .ops = ops, .processes = processes, .values = 5,
+                              .info_probability = 0.01, .corrupted_reads = corrupted};
+          check_row(gen, {}, format("| %8zu | %4u | %llu | %-3s | ", ops, processes,
+                                    static_cast<unsigned long long>(seed), corrupted != 0 ? "yes" : "no"));
+        }
 }
 
 // Every history under DIR/data (Knossos' corpus), cas-register or as its folder says.
@@ -316,5 +328,6 @@ int main(int argc, char** argv) {
   if (suite == "all" || suite == "kv") kv();
   if (suite == "all" || suite == "scale") scale();
   if (suite == "all" || suite == "unique") unique();
+  if (suite == "all" || suite == "invalid") invalid();
   return 0;
 }

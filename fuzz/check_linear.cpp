@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.nil_read_matches_any = (data[0] / models.size()) % 2 == 1;
   options.time_limit_s = 1;
   options.threads = 1;
-  options.max_states = 200'000;
+  options.max_memory_bytes = 16 << 20;
   faultline::fuzz::expect_result_or_bad_input([&] {
     auto read =
         faultline::read_history_text_file(faultline::fuzz::as_text(data + 1, size - 1), "fuzz");

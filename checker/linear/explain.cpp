@@ -161,7 +161,9 @@ Failure explain_search(std::span<const SearchOp> ops, std::span<const ObjectOp* 
 Failure explain_direct(const DirectOutcome& outcome) {
   nlohmann::json involved = nlohmann::json::array();
   for (const ObjectOp* op : outcome.involved) involved.push_back(op_json(*op));
-  return {outcome.reason, {{"reason", outcome.reason}, {"ops", involved}}};
+  Failure failure{outcome.reason, {{"reason", outcome.reason}, {"ops", involved}}};
+  if (outcome.blocked != nullptr) failure.details["blocked_op"] = op_json(*outcome.blocked);
+  return failure;
 }
 
 }  // namespace faultline::checker::linear

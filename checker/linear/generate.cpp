@@ -51,6 +51,7 @@ class Simulation {
         --busy;
       }
     }
+    corrupt_reads();
     return std::move(history_);
   }
 
@@ -84,6 +85,19 @@ class Simulation {
     if (op.f == "read") op.result = reg;
     if (op.f == "write") reg = op.value;
     if (op.f == "cas" && op.took_effect) reg = op.value[1];
+  }
+
+  void corrupt_reads() {
+    std::vector<std::size_t> reads;
+    for (std::size_t i = 0; i < history_.size(); ++i)
+      if (history_[i].type == OpType::ok && history_[i].f == "read") reads.push_back(i);
+    for (unsigned n = 0; n < options_.corrupted_reads && !reads.empty() && options_.values > 1; ++n) {
+      std::size_t pick = uniform(static_cast<unsigned>(reads.size()));
+      nlohmann::json& value = history_[reads[pick]].value;
+      unsigned shift = 1 + uniform(options_.values - 1);
+      value = value.is_null() ? shift - 1 : (value.get<unsigned>() + shift) % options_.values;
+      reads.erase(reads.begin() + static_cast<std::ptrdiff_t>(pick));
+    }
   }
 
   // An info op left to take effect after its completion does so at a random later moment.

@@ -18,6 +18,9 @@ struct GenerateOptions {
   double info_probability = 0;    // an op ends info (timed out); it may then take effect later
   double read_fraction = 0.5;     // the rest is split evenly between write and cas
   bool unique_writes = false;     // no cas, and every write a fresh value 1, 2, ... (values unused)
+  // Ok reads whose result is then changed to another value of 0 .. values - 1, picked at random
+  // (the history may stay linearizable: another op may explain the new value).
+  unsigned corrupted_reads = 0;
 };
 
 // Appends an op with the next index, and time_ns = 1 µs per position.

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
+#include <cstdio>
 #include <exception>
+#include <new>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -157,7 +159,9 @@ struct KeyResult {
   double time_s = 0;
   std::size_t deepest = 0;  // ops in the longest linearizable prefix met at a dead end
   std::optional<Failure> failure;
-  const char* method = "search";  // or "zones" (unique-writes registers), "direct" (no search)
+  // Or "zones" (unique-writes registers), "direct" (no search), "refuted" (a necessary condition
+  // failed: ModelKind::refute).
+  const char* method = "search";
 };
 
 KeyResult search_object(const Object& object, const ModelKind& kind, const LinearOptions& options,
@@ -185,6 +189,16 @@ KeyResult check_object(const Object& object, const ModelKind& kind, const Linear
                        Budget& budget) {
   Clock::time_point start = Clock::now();
   KeyResult result;
+  if (kind.refute != nullptr && options.refute) {
+    if (std::optional<DirectOutcome> refuted = kind.refute(object.ops, options)) {
+      result.verdict = Verdict::invalid;
+      result.ops_checked = object.ops.size();
+      result.method = "refuted";
+      result.failure = explain_direct(*refuted);
+      result.time_s = seconds_since(start);
+      return result;
+    }
+  }
   std::optional<DirectOutcome> fast;
   if (kind.fast != nullptr) fast = kind.fast(object.ops, options);
   if (kind.direct != nullptr || (fast && fast->verdict == Verdict::valid)) {
@@ -194,7 +208,13 @@ KeyResult check_object(const Object& object, const ModelKind& kind, const Linear
     result.method = fast ? "zones" : "direct";
     if (outcome.verdict == Verdict::invalid) result.failure = explain_direct(outcome);
   } else {
-    result = search_object(object, kind, options, budget);
+    try {
+      result = search_object(object, kind, options, budget);
+    } catch (const std::bad_alloc&) {  // the budget's reservations are released on the way out
+      budget.out_of_memory();
+      result = KeyResult{};
+      result.ops_checked = object.ops.size();
+    }
     // The fast check proved it invalid: the search may only fail to explain it within budget.
     assert(!fast || result.verdict != Verdict::valid);
     if (fast && result.verdict == Verdict::unknown) {
@@ -241,13 +261,13 @@ std::string key_label(const std::string& key) { return key.empty() ? "" : "key "
 
 std::string summarize(const CheckResult& check, const std::vector<Object>& objects,
                       const std::vector<KeyResult>& results, std::size_t ops, std::size_t invalid,
-                      std::size_t unknown) {
+                      std::size_t unknown, const std::string& spent) {
   std::string scope = std::to_string(ops) + " ops" +
                       (objects.size() > 1 ? " over " + std::to_string(objects.size()) + " keys" : "");
   if (check.verdict == Verdict::valid) return "linearizable (" + check.model + "): " + scope;
   if (check.verdict == Verdict::unknown) {
-    return "unknown (" + check.model + "): the search budget ran out on " + std::to_string(unknown) + " of " +
-           std::to_string(objects.size()) + " keys (" + scope + "); no key was found invalid";
+    return "unknown (" + check.model + "): the search ran out of " + spent + " on " + std::to_string(unknown) +
+           " of " + std::to_string(objects.size()) + " keys (" + scope + "); no key was found invalid";
   }
   std::size_t first = 0;
   while (results[first].verdict != Verdict::invalid) ++first;
@@ -257,8 +277,24 @@ std::string summarize(const CheckResult& check, const std::vector<Object>& objec
 }
 
 // The verdict over all keys, the summary and the details.
+// What ran out, for the summary of an unknown verdict.
+std::string spent_text(const Budget& budget, const LinearOptions& options) {
+  switch (budget.spent()) {
+    case Budget::Spent::memory:
+      return "memory (budget " + std::to_string(budget.max_bytes() >> 20) + " MiB" +
+             (options.max_memory_bytes == 0 ? ", half the memory available" : "") + ")";
+    case Budget::Spent::time: {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", options.time_limit_s);
+      return "time (limit " + std::string(limit) + " s)";
+    }
+    case Budget::Spent::no: break;
+  }
+  return "budget";
+}
+
 CheckResult combine(const std::vector<Object>& objects, const std::vector<KeyResult>& results,
-                    const LinearOptions& options, unsigned threads) {
+                    const LinearOptions& options, const Budget& budget, unsigned threads) {
   CheckResult check;
   check.checker = "linearizable";
   check.model = options.model;
@@ -286,11 +322,13 @@ CheckResult combine(const std::vector<Object>& objects, const std::vector<KeyRes
     check.anomalies.push_back(linear_anomaly(failure));
     failures.push_back(std::move(failure));
   }
-  check.summary = summarize(check, objects, results, ops, invalid_keys.size(), unknown_keys.size());
+  check.summary = summarize(check, objects, results, ops, invalid_keys.size(), unknown_keys.size(),
+                            spent_text(budget, options));
   check.details = {{"ops_checked", ops},
                    {"keys", objects.size()},
                    {"states_explored", states},
-                   {"max_states", options.max_states},
+                   {"memory_budget_bytes", budget.max_bytes()},
+                   {"memory_peak_bytes", budget.peak_bytes()},
                    {"budget_exhausted", !unknown_keys.empty()},
                    {"threads", threads}};
   // Moved in, not copied: per_key has an entry for every key.
@@ -313,8 +351,9 @@ CheckResult check_linearizable(const History& given, const LinearOptions& option
   static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());  // reads /sys: once
   unsigned threads = options.threads != 0 ? options.threads : cores;
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(objects.size(), 1)));
-  Budget budget(options.max_states, options.time_limit_s);
-  CheckResult check = combine(objects, check_objects(objects, kind, options, budget, threads), options, threads);
+  Budget budget(options.max_memory_bytes, options.time_limit_s);
+  std::vector<KeyResult> results = check_objects(objects, kind, options, budget, threads);
+  CheckResult check = combine(objects, results, options, budget, threads);
   attach_counterexample(check, history, options);
   check.check_time_s = seconds_since(start);
   return check;

@@ -32,12 +32,16 @@ struct LinearOptions {
   bool independent_tuples = false;
   // Worker threads checking keys in parallel; 0: all cores.
   unsigned threads = 0;
-  // Search budget: distinct (linearized set, model state) pairs cached, over all keys. Each costs
-  // about 48 bytes, so the default bounds the cache near 1.5 GiB. Exhausted: verdict unknown.
-  std::uint64_t max_states = 32'000'000;
+  // Search budget in bytes over all keys: the searches' caches (24 bytes a configuration, the
+  // table at most half full, reserved before it doubles) and per-op arrays. 0: half the memory
+  // available (MemAvailable) when the check starts. Exhausted, or std::bad_alloc: unknown.
+  std::uint64_t max_memory_bytes = 0;
   // Invalid register histories: seconds spent shrinking the first invalid key to a small
   // counterexample (checker/linear/shrink.h); 0: none.
   double shrink_budget_s = 5;
+  // Cheap necessary conditions (stale reads, models/register.cpp) before the search; off, the
+  // search alone decides and explains (what its explanation tests and the bench compare).
+  bool refute = true;
 };
 
 // The names accepted in LinearOptions::model.

@@ -67,10 +67,10 @@ State StateTable::intern(std::vector<std::uint32_t> items) {
 std::span<const ModelKind> model_kinds() {
   // kv is cas-register per key: every model is split per key when ops carry one.
   static const std::array<ModelKind, 9> kinds{{
-      {"register", make_register, nullptr, check_register_unique_writes},
-      {"cas-register", make_cas_register, nullptr},
+      {"register", make_register, nullptr, check_register_unique_writes, refute_register},
+      {"cas-register", make_cas_register, nullptr, nullptr, refute_register},
       {"multi-register", make_multi_register, nullptr},
-      {"kv", make_cas_register, nullptr},
+      {"kv", make_cas_register, nullptr, nullptr, refute_register},
       {"set", make_set, nullptr},
       {"fifo-queue", make_fifo_queue, nullptr},
       {"mutex", make_mutex, nullptr},

@@ -105,6 +105,7 @@ struct DirectOutcome {
   Verdict verdict = Verdict::valid;
   std::string reason;                       // why invalid, in words
   std::vector<const ObjectOp*> involved;    // the ops the reason names
+  const ObjectOp* blocked = nullptr;        // the op that cannot take effect, when there is one
 };
 
 using ModelFactory = std::unique_ptr<Model> (*)(const LinearOptions& options);
@@ -113,12 +114,15 @@ using DirectCheck = DirectOutcome (*)(std::span<const ObjectOp> ops, const Linea
 using FastCheck = std::optional<DirectOutcome> (*)(std::span<const ObjectOp> ops, const LinearOptions& options);
 
 // Exactly one of make and direct is set. fast, if set, goes with make: its verdict stands, and
-// on invalid the search still runs for the fuller explanation while its budget lasts.
+// on invalid the search still runs for the fuller explanation while its budget lasts. refute, if
+// set, runs first: a sound necessary condition in O(n log n), whose invalid verdict (with its
+// few ops as the witness) stands without a search; nullopt when it finds nothing.
 struct ModelKind {
   std::string_view name;
   ModelFactory make = nullptr;
   DirectCheck direct = nullptr;
   FastCheck fast = nullptr;
+  FastCheck refute = nullptr;
 };
 
 std::span<const ModelKind> model_kinds();

@@ -2,12 +2,31 @@
 
 #include <algorithm>
 #include <cassert>
+#include <fstream>
+#include <string>
 #include <utility>
 
 namespace faultline::checker::linear {
 
-Budget::Budget(std::uint64_t max_states, double time_limit_s)
-    : max_states_(max_states), has_deadline_(time_limit_s > 0) {
+namespace {
+
+// Half of MemAvailable (the kernel's estimate of what can be allocated without swapping); 1 GiB
+// when /proc/meminfo cannot be read.
+std::uint64_t default_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string name;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> name >> kib >> unit)
+    if (name == "MemAvailable:") return kib * 1024 / 2;
+  return std::uint64_t{1} << 30;
+}
+
+}  // namespace
+
+Budget::Budget(std::uint64_t max_memory_bytes, double time_limit_s)
+    : max_bytes_(max_memory_bytes != 0 ? max_memory_bytes : default_memory_bytes()),
+      has_deadline_(time_limit_s > 0) {
   if (has_deadline_) {
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -15,11 +34,28 @@ Budget::Budget(std::uint64_t max_states, double time_limit_s)
   }
 }
 
-bool Budget::charge(std::uint64_t new_states) {
-  std::uint64_t total = states_.fetch_add(new_states, std::memory_order_relaxed) + new_states;
-  if (total > max_states_ || (has_deadline_ && std::chrono::steady_clock::now() > deadline_))
-    exhausted_.store(true, std::memory_order_relaxed);
+bool Budget::reserve(std::uint64_t bytes) {
+  std::uint64_t used = used_bytes_.load(std::memory_order_relaxed);
+  do {
+    if (used + bytes > max_bytes_) {
+      mark(Spent::memory);
+      return false;
+    }
+  } while (!used_bytes_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  std::uint64_t peak = peak_bytes_.load(std::memory_order_relaxed);
+  while (used + bytes > peak && !peak_bytes_.compare_exchange_weak(peak, used + bytes, std::memory_order_relaxed)) {
+  }
+  return true;
+}
+
+bool Budget::in_time() {
+  if (has_deadline_ && std::chrono::steady_clock::now() > deadline_) mark(Spent::time);
   return !exhausted();
+}
+
+void Budget::mark(Spent why) {
+  int none = static_cast<int>(Spent::no);
+  spent_.compare_exchange_strong(none, static_cast<int>(why), std::memory_order_relaxed);
 }
 
 namespace {
@@ -35,7 +71,7 @@ std::uint64_t splitmix64(std::uint64_t x) {
 // as a 128-bit Zobrist fingerprint (the XOR of two random words per op) rather than a bitset, so
 // a configuration costs 24 bytes whatever the history's length. Two different sets collide with
 // probability 2^-128 per pair; a collision could only prune a branch (a wrong "invalid", never a
-// wrong "valid"), and at the state budget's 3.2e7 configurations its odds are below 1e-24.
+// wrong "valid"), and even at 1e9 configurations (24 GB of cache) its odds are below 1e-20.
 struct Config {
   std::uint64_t set1 = 0;
   std::uint64_t set2 = 0;
@@ -48,15 +84,40 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
-// Lowe's cache: an open-addressing set of configurations, linear probing, at most half full.
+// Lowe's cache: an open-addressing set of configurations, linear probing, at most half full. Its
+// table is reserved from the budget before it grows.
 class ConfigCache {
  public:
-  ConfigCache() : slots_(std::size_t{1} << kInitialBits), bits_(kInitialBits) {}
+  explicit ConfigCache(Budget& budget) : budget_(budget), slots_(std::size_t{1} << kInitialBits), bits_(kInitialBits) {}
+  ConfigCache(const ConfigCache&) = delete;
+  ConfigCache& operator=(const ConfigCache&) = delete;
+  ~ConfigCache() { budget_.release(reserved_bytes_); }
 
-  // True if `config` was not cached yet (and now is).
+  // True when the next insert needs a bigger table.
+  bool full() const { return 2 * (size_ + 1) > slots_.size(); }
+  // Doubles the table; false (and nothing changed) when the budget cannot pay for it.
+  bool grow() {
+    std::uint64_t bytes = 2 * slots_.size() * sizeof(Config);
+    if (!budget_.reserve(bytes)) return false;
+    std::vector<Config> bigger;
+    try {
+      bigger.resize(slots_.size() * 2);
+    } catch (...) {
+      budget_.release(bytes);
+      throw;
+    }
+    for (const Config& config : slots_)
+      if (config.set2 != 0) place(bigger, bits_ + 1, config);
+    slots_ = std::move(bigger);
+    ++bits_;
+    budget_.release(reserved_bytes_);
+    reserved_bytes_ = bytes;
+    return true;
+  }
+  // True if `config` was not cached yet (and now is). REQUIRES: !full().
   bool insert(Config config) {
+    assert(!full());
     config.set2 |= 1;  // set2 == 0 marks an empty slot
-    if (2 * (size_ + 1) > slots_.size()) grow();
     if (!place(slots_, bits_, config)) return false;
     ++size_;
     return true;
@@ -78,18 +139,16 @@ class ConfigCache {
     }
   }
 
-  void grow() {
-    std::vector<Config> bigger(slots_.size() * 2);
-    for (const Config& config : slots_)
-      if (config.set2 != 0) place(bigger, bits_ + 1, config);
-    slots_ = std::move(bigger);
-    ++bits_;
-  }
-
+  Budget& budget_;
   std::vector<Config> slots_;
   int bits_;
   std::uint64_t size_ = 0;
+  std::uint64_t reserved_bytes_ = 0;  // the first small table is not counted
 };
+
+// Memory a search holds per op besides its cache: the entry list, ranks, stack, the deepest
+// prefix and the caller's SearchOp array (a generous round figure; the cache dominates).
+constexpr std::uint64_t kSearchBytesPerOp = 128;
 
 // Porcupine's entry list over node numbers: head 0, then op i's call 1 + 2i and return 2 + 2i,
 // tail 2n + 1. Lifting an op unlinks its call and return; unlifting (in reverse order) relinks.
@@ -206,8 +265,9 @@ class Deepest {
 //   is already linearized.
 class Search {
  public:
+  // The ops' fixed memory must already be reserved from `budget`.
   Search(std::span<const SearchOp> ops, Model& model, Budget& budget)
-      : ops_(ops), model_(model), budget_(budget), list_(ops), observes_(ops.size()), rank_(ops.size()) {
+      : ops_(ops), model_(model), budget_(budget), list_(ops), observes_(ops.size()), rank_(ops.size()), cache_(budget) {
     assert(ops.size() < (std::size_t{1} << 31));
     for (std::uint32_t op = 0; op < ops.size(); ++op) observes_[op] = model.observes_only(ops[op].call);
     // Sorted by (not an observer, return position, op) packed into plain integers: the sort is
@@ -227,13 +287,14 @@ class Search {
   SearchResult run() {
     constexpr std::uint64_t kBudgetPeriod = 4096;  // iterations between budget checks
     for (std::uint64_t iteration = 1; ok_left_ > 0; ++iteration) {
-      if (iteration % kBudgetPeriod == 0 && !charge()) return finish(Verdict::unknown);
+      if (iteration % kBudgetPeriod == 0 && !budget_.in_time()) return finish(Verdict::unknown);
       std::uint32_t first_return = 0;
       Config next = now_;
       std::uint32_t op = next_candidate(&next.state, &first_return);
       if (op != kNone) {
         min_rank_ = rank_[op] + 1;
         next.toggle(op);
+        if (cache_.full() && !cache_.grow()) return finish(Verdict::unknown);
         if (cache_.insert(next)) {
           take(op, next);
           continue;
@@ -306,14 +367,7 @@ class Search {
     return true;
   }
 
-  bool charge() {
-    bool within = budget_.charge(cache_.size() - charged_);
-    charged_ = cache_.size();
-    return within;
-  }
-
   SearchResult finish(Verdict verdict) {
-    charge();
     result_.verdict = verdict;
     result_.states = cache_.size();
     return std::move(result_);
@@ -332,13 +386,19 @@ class Search {
   Config now_;
   std::size_t ok_left_ = 0;
   std::uint32_t min_rank_ = 0;  // lower ranks were tried at this configuration
-  std::uint64_t charged_ = 0;
   SearchResult result_;
 };
 
 }  // namespace
 
 SearchResult search(std::span<const SearchOp> ops, Model& model, Budget& budget) {
+  std::uint64_t fixed_bytes = kSearchBytesPerOp * ops.size();
+  if (!budget.reserve(fixed_bytes)) return SearchResult{};  // unknown
+  struct Release {
+    Budget& budget;
+    std::uint64_t bytes;
+    ~Release() { budget.release(bytes); }
+  } release{budget, fixed_bytes};
   return Search(ops, model, budget).run();
 }
 

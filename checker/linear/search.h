@@ -24,19 +24,33 @@ struct SearchOp {
   std::size_t return_pos = kNever;  // kNever: info, or never completed
 };
 
-// Limits shared by every key's search. Thread-safe.
+// Limits shared by every key's search: bytes of search memory (caches, stacks) and a deadline.
+// Memory is reserved before it is allocated, so a search stops before the machine runs out.
+// Thread-safe.
 class Budget {
  public:
-  Budget(std::uint64_t max_states, double time_limit_s);
-  // Adds states cached since the last call; false once the budget is spent (then it stays so).
-  bool charge(std::uint64_t new_states);
-  bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
-  std::uint64_t max_states() const { return max_states_; }
+  enum class Spent { no, memory, time };
+  // max_memory_bytes 0: half the memory available (MemAvailable) now. time_limit_s 0: none.
+  Budget(std::uint64_t max_memory_bytes, double time_limit_s);
+  // Takes `bytes` from the budget; false (and nothing taken) when they would exceed it.
+  bool reserve(std::uint64_t bytes);
+  void release(std::uint64_t bytes) { used_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
+  // False once the deadline passed (then it stays so).
+  bool in_time();
+  // Records that a search ran out of memory (a refused reservation, or std::bad_alloc).
+  void out_of_memory() { mark(Spent::memory); }
+  Spent spent() const { return static_cast<Spent>(spent_.load(std::memory_order_relaxed)); }
+  bool exhausted() const { return spent() != Spent::no; }
+  std::uint64_t max_bytes() const { return max_bytes_; }
+  std::uint64_t peak_bytes() const { return peak_bytes_.load(std::memory_order_relaxed); }
 
  private:
-  std::uint64_t max_states_;
-  std::atomic<std::uint64_t> states_{0};
-  std::atomic<bool> exhausted_{false};
+  void mark(Spent why);
+
+  std::uint64_t max_bytes_;
+  std::atomic<std::uint64_t> used_bytes_{0};
+  std::atomic<std::uint64_t> peak_bytes_{0};
+  std::atomic<int> spent_{static_cast<int>(Spent::no)};
   bool has_deadline_;
   std::chrono::steady_clock::time_point deadline_;
 };

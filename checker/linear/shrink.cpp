@@ -47,7 +47,11 @@ class Shrinker {
       : history_(history), options_(options), deadline_(deadline) {
     options_.shrink_budget_s = 0;  // the checks below must not shrink again
     options_.threads = 1;
-    options_.max_states = std::min<std::uint64_t>(options.max_states, 2'000'000);
+    // Each check is small; a tight budget keeps one hard candidate from eating the deadline.
+    constexpr std::uint64_t kShrinkCheckBytes = std::uint64_t{128} << 20;
+    options_.max_memory_bytes = options.max_memory_bytes != 0
+                                    ? std::min(options.max_memory_bytes, kShrinkCheckBytes)
+                                    : kShrinkCheckBytes;
   }
 
   bool out_of_time() const { return Clock::now() >= deadline_; }

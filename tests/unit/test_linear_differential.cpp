@@ -403,3 +403,24 @@ TEST_CASE("linear differential: generated register histories with late info writ
   CHECK(tally.valid >= 600);
   CHECK(tally.invalid > 50);
 }
+
+TEST_CASE("linear differential: many concurrent processes, one corrupted read, against brute force") {
+  Tally tally;
+  int refuted = 0;
+  for (std::uint64_t seed = 1; seed <= 1500; ++seed) {
+    linear::GenerateOptions gen{.seed = seed, .ops = 14, .processes = static_cast<unsigned>(4 + seed % 11),
+                                .values = 3, .info_probability = 0.1, .corrupted_reads = 1};
+    History history = linear::generate_register_history(gen);
+    agree(history, "cas-register", register_step, nullptr, tally);
+    // The refutation alone is sound: whatever it refutes, the brute force refutes too.
+    std::vector<linear::ObjectOp> ops = object_ops(history);
+    if (linear::refute_register(ops, LinearOptions{})) {
+      ++refuted;
+      CHECK_FALSE(brute_force_linearizable(history, register_step, nullptr));
+    }
+  }
+  INFO(tally.valid << " valid, " << tally.invalid << " invalid, " << refuted << " refuted without search");
+  CHECK(tally.invalid > 300);
+  CHECK(tally.valid > 300);
+  CHECK(refuted > 100);
+}

@@ -98,6 +98,7 @@ TEST_CASE("linear: keys are checked apart, nemesis ops ignored, the invalid key 
   history.op(0, "read", nullptr, 1, "a").op(1, "read", nullptr, 1, "b");
   LinearOptions options;
   options.model = "kv";
+  options.refute = false;  // the search's explanation, not the stale-read refutation's
   CheckResult result = check_linearizable(history.history(), options);
   CHECK(result.verdict == Verdict::invalid);
   CHECK(result.details["keys"] == 2);
@@ -115,6 +116,7 @@ TEST_CASE("linear: the explanation names the prefix, the blocked op and the conc
   history.op(0, "write", 1, nullptr).op(0, "write", 4, nullptr);
   history.invoke(1, "write", 4).invoke(2, "read").ok(2, 3).ok(1);
   LinearOptions options;
+  options.refute = false;  // the search's explanation, not the stale-read refutation's
   CheckResult result = check_linearizable(history.history(), options);
   REQUIRE(result.verdict == Verdict::invalid);
   const json& failure = result.details["failures"][0];
@@ -260,12 +262,12 @@ TEST_CASE("linear: an exhausted budget is unknown, never valid") {
   linear::GenerateOptions gen{.seed = 5, .ops = 20'000, .processes = 30, .values = 3};
   History history = linear::generate_register_history(gen);
   LinearOptions options;
-  options.max_states = 10;  // charged every few thousand steps: a small search may still finish
+  options.max_memory_bytes = 64 << 10;  // the cache may not grow past a few thousand configurations
   CheckResult result = check_linearizable(history, options);
   CHECK(result.verdict == Verdict::unknown);
   CHECK(result.details["budget_exhausted"] == true);
-  CHECK(result.summary.find("budget") != std::string::npos);
-  options.max_states = LinearOptions{}.max_states;
+  CHECK(result.summary.find("ran out of memory (budget 0 MiB)") != std::string::npos);
+  options.max_memory_bytes = LinearOptions{}.max_memory_bytes;
   CHECK(check_linearizable(history, options).verdict == Verdict::valid);
 }
 
@@ -324,4 +326,78 @@ TEST_CASE("linear: explanations speak the model's language") {
   CheckResult txn_result = check_linearizable(txn.history(), LinearOptions{.model = "multi-register"});
   CHECK(txn_result.summary.find("txn [[read x 2]]") != std::string::npos);
   CHECK(txn_result.summary.find("{\"x\":1}") != std::string::npos);
+}
+
+namespace {
+
+CheckResult checked(const History& history, const std::string& model = "cas-register") {
+  LinearOptions options;
+  options.model = model;
+  options.threads = 1;
+  return check_linearizable(history, options);
+}
+
+}  // namespace
+
+TEST_CASE("linear refutation: a stale read is named with the write that overwrote its value") {
+  HistoryBuilder stale;  // write 1, then write 2 (op 2), then a read of 1 (op 4): stale by real time
+  stale.op(0, "write", 1, nullptr).op(1, "write", 2, nullptr).op(0, "read", nullptr, 1);
+  stale.invoke(2, "write", 1).info(2);  // invoked after the read completed: it cannot explain it
+  CheckResult result = checked(stale.history());
+  REQUIRE(result.verdict == Verdict::invalid);
+  CHECK(result.details["per_key"][0]["method"] == "refuted");
+  CHECK(result.details["states_explored"] == 0);
+  const json& failure = result.details["failures"][0];
+  CHECK(failure["blocked_op"]["index"] == 4);
+  std::vector<std::int64_t> ops;
+  for (const json& op : failure["ops"]) ops.push_back(op["index"].get<std::int64_t>());
+  CHECK(ops == std::vector<std::int64_t>{4, 0, 2});  // the read, the last write of 1, the write of 2
+  CHECK(result.summary ==
+        "not linearizable (cas-register): op 4 (process 0, read 1) cannot take effect: every write or cas of 1 "
+        "invoked before it completed (1) had completed when op 0 (process 0, write 1) did, and op 2 (process 1, "
+        "write 2) was invoked after that and completed before it was invoked: the value read had been overwritten");
+  CHECK(result.anomalies[0].kind == "nonlinearizable-read");
+  CHECK(result.anomalies[0].focus == 4);
+}
+
+TEST_CASE("linear refutation: values nobody wrote, the initial value, cas compares") {
+  HistoryBuilder unwritten;
+  unwritten.op(0, "write", 1, nullptr).invoke(1, "write", 7).op(0, "read", nullptr, 3).ok(1);
+  CheckResult result = checked(unwritten.history());
+  CHECK(result.details["per_key"][0]["method"] == "refuted");
+  CHECK(result.summary.find("no write or cas of 3 was invoked before it completed") != std::string::npos);
+
+  HistoryBuilder initial;  // 0 was the initial value, overwritten before the read began
+  initial.op(0, "write", 1, nullptr).op(1, "read", nullptr, 0);
+  LinearOptions options;
+  options.initial_value = 0;
+  result = check_linearizable(initial.history(), options);
+  CHECK(result.details["per_key"][0]["method"] == "refuted");
+  CHECK(result.summary.find("0 was only the initial value") != std::string::npos);
+
+  HistoryBuilder compare;  // the cas expects 1, overwritten by 2 before it began
+  compare.op(0, "write", 1, nullptr).op(0, "write", 2, nullptr).op(1, "cas", json{1, 3}, nullptr);
+  result = checked(compare.history());
+  CHECK(result.details["per_key"][0]["method"] == "refuted");
+  CHECK(result.details["failures"][0]["blocked_op"]["f"] == "cas");
+}
+
+TEST_CASE("linear refutation: concurrent and info writes leave the read to the search") {
+  HistoryBuilder concurrent;  // the write of 2 overlaps the read: the search decides (valid)
+  concurrent.op(0, "write", 1, nullptr).invoke(1, "write", 2).op(0, "read", nullptr, 1).ok(1);
+  CheckResult result = checked(concurrent.history());
+  CHECK(result.verdict == Verdict::valid);
+  CHECK(result.details["per_key"][0]["method"] == "search");
+
+  HistoryBuilder pending;  // an info write of 1 may take effect late, after the write of 2
+  pending.op(0, "write", 2, nullptr).invoke(1, "write", 1).info(1).op(0, "write", 2, nullptr);
+  pending.op(0, "read", nullptr, 1);
+  result = checked(pending.history());
+  CHECK(result.verdict == Verdict::valid);
+
+  HistoryBuilder blocked;  // not refuted (the write of 1 is concurrent), but invalid: the search says so
+  blocked.invoke(0, "write", 1).op(1, "read", nullptr, 1).op(1, "read", nullptr, nullptr).ok(0);
+  result = checked(blocked.history());
+  CHECK(result.verdict == Verdict::invalid);
+  CHECK(result.details["per_key"][0]["method"] == "search");
 }

@@ -9,6 +9,9 @@ std::unique_ptr<Model> make_register(const LinearOptions& options);      // regi
 std::unique_ptr<Model> make_cas_register(const LinearOptions& options);  // register.cpp
 std::optional<DirectOutcome> check_register_unique_writes(std::span<const ObjectOp> ops,
                                                           const LinearOptions& options);  // register.cpp
+// A read (or an ok cas's compare) that no op could have produced by then, or that real time
+// forces to be stale; nullopt when there is none. register.cpp.
+std::optional<DirectOutcome> refute_register(std::span<const ObjectOp> ops, const LinearOptions& options);
 std::unique_ptr<Model> make_multi_register(const LinearOptions& options);
 std::unique_ptr<Model> make_set(const LinearOptions& options);
 std::unique_ptr<Model> make_fifo_queue(const LinearOptions& options);

@@ -220,6 +220,134 @@ std::optional<DirectOutcome> check_register_unique_writes(std::span<const Object
   return DirectOutcome{};
 }
 
+// The necessary condition behind refute_register. The value an op reads (a read, or an ok cas's
+// compare) was left by the last op that took effect before it: some write or cas of that value
+// (or the initial value) invoked before the reader completed. Such a producer p cannot be that
+// last op when an ok write or cas w was invoked after p completed and completed before the
+// reader was invoked: real time puts w between them in every linearization. Every candidate
+// is excluded at once when one such w follows the candidate that completes last (completing
+// later only makes a candidate harder to exclude), so each reader costs two binary searches:
+// a prefix maximum of the candidates' completions, and a suffix minimum of the ok mutations'
+// completions by invocation. An info producer never completes, so it is never excluded.
+namespace {
+
+struct Span {
+  Time start = 0, end = 0;
+  const ObjectOp* op = nullptr;  // null: the initial value, before everything
+};
+
+class StaleReads {
+ public:
+  StaleReads(std::span<const ObjectOp> ops, const LinearOptions& options) : ops_(ops), options_(options) {}
+
+  std::optional<DirectOutcome> run() {
+    if (!collect()) return std::nullopt;  // an op the model will refuse: the search names it
+    // Candidates per value, by invocation, each with the latest completion so far.
+    for (std::vector<Span>& spans : producers_) {
+      for (std::size_t i = 1; i < spans.size(); ++i)
+        if (spans[i].end < spans[i - 1].end) spans[i].end = spans[i - 1].end, spans[i].op = spans[i - 1].op;
+    }
+    // Ok mutations by invocation (already in that order), each with the earliest completion from
+    // there on.
+    for (std::size_t i = mutations_.size(); i-- > 1;)
+      if (mutations_[i].end < mutations_[i - 1].end) mutations_[i - 1].end = mutations_[i].end, mutations_[i - 1].op = mutations_[i].op;
+    for (const Reader& reader : readers_) {
+      std::optional<DirectOutcome> refuted = refute(reader);
+      if (refuted) return refuted;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  struct Reader {
+    const ObjectOp* op;
+    std::uint32_t value;
+  };
+
+  std::vector<Span>& producers_of(std::uint32_t value) {
+    if (value >= producers_.size()) producers_.resize(value + 1);
+    return producers_[value];
+  }
+
+  // False when an op has an f or a shape its model refuses (a cas in a register): the search
+  // reports it.
+  bool collect() {
+    initial_ = values_.intern(options_.initial_value);
+    producers_of(initial_).push_back({-1, -1, nullptr});
+    for (const ObjectOp& op : ops_) {
+      const std::string& f = op.invoke->f;
+      Span span{start_of(op), end_of(op), &op};
+      if (f == "read") {
+        if (!op.is_ok() || (op.output().is_null() && options_.nil_read_matches_any)) continue;
+        readers_.push_back({&op, values_.intern(op.output())});
+      } else if (f == "write") {
+        producers_of(values_.intern(op.input())).push_back(span);
+        if (op.is_ok()) mutations_.push_back(span);
+      } else if (f == "cas" && options_.model != "register" && op.input().is_array() && op.input().size() == 2) {
+        std::uint32_t expected = values_.intern(op.input()[0]), written = values_.intern(op.input()[1]);
+        producers_of(written).push_back(span);
+        if (!op.is_ok()) continue;
+        mutations_.push_back(span);
+        // A cas that writes what it compared is its own producer; it is not refuted here.
+        if (expected != written) readers_.push_back({&op, expected});
+      } else {
+        return false;
+      }
+    }
+    std::sort(readers_.begin(), readers_.end(),
+              [](const Reader& a, const Reader& b) { return a.op->invoke_pos < b.op->invoke_pos; });
+    return true;
+  }
+
+  std::optional<DirectOutcome> refute(const Reader& reader) const {
+    static const std::vector<Span> kNone;
+    const std::vector<Span>& candidates = reader.value < producers_.size() ? producers_[reader.value] : kNone;
+    Time start = start_of(*reader.op), end = end_of(*reader.op);
+    auto after_last = std::lower_bound(candidates.begin(), candidates.end(), end,
+                                       [](const Span& span, Time time) { return span.start < time; });
+    std::string what = reader.op->describe() + " cannot take effect: ";
+    std::string value = reader.value == 0 ? std::string("absent") : values_.describe(reader.value);
+    if (after_last == candidates.begin()) {
+      return DirectOutcome{Verdict::invalid, what + "no write or cas of " + value + " was invoked before it completed",
+                           {reader.op}, reader.op};
+    }
+    const Span& latest = *std::prev(after_last);  // the candidate completing last
+    if (latest.end == kForever) return std::nullopt;
+    auto blocker = std::upper_bound(mutations_.begin(), mutations_.end(), latest.end,
+                                    [](Time time, const Span& span) { return time < span.start; });
+    if (blocker == mutations_.end() || blocker->end >= start) return std::nullopt;
+    bool with_initial = reader.value == initial_;
+    std::size_t count = static_cast<std::size_t>(after_last - candidates.begin()) - (with_initial ? 1 : 0);
+    std::string sources = latest.op == nullptr
+                              ? value + " was only the initial value"
+                              : "every write or cas of " + value + " invoked before it completed (" +
+                                    std::to_string(count) + (with_initial ? ", and the initial value" : "") +
+                                    ") had completed when " + latest.op->describe() + " did";
+    std::vector<const ObjectOp*> involved{reader.op};
+    if (latest.op != nullptr) involved.push_back(latest.op);
+    involved.push_back(blocker->op);
+    return DirectOutcome{Verdict::invalid,
+                         what + sources + ", and " + blocker->op->describe() +
+                             " was invoked after that and completed before it was invoked: the value read had been "
+                             "overwritten",
+                         std::move(involved), reader.op};
+  }
+
+  std::span<const ObjectOp> ops_;
+  const LinearOptions& options_;
+  ValueTable values_;                          // id 0: absent
+  std::uint32_t initial_ = 0;
+  std::vector<std::vector<Span>> producers_;   // value id -> writes and cas of it (+ the initial value)
+  std::vector<Span> mutations_;                // ok writes and cas
+  std::vector<Reader> readers_;
+};
+
+}  // namespace
+
+std::optional<DirectOutcome> refute_register(std::span<const ObjectOp> ops, const LinearOptions& options) {
+  return StaleReads(ops, options).run();
+}
+
 std::unique_ptr<Model> make_register(const LinearOptions& options) {
   return std::make_unique<RegisterModel>(options, /*allow_cas=*/false);
 }
