@@ -35,6 +35,7 @@ class OrderSolver {
   OrderSolver(const TxnHistory& h, const Graph& fixed, const std::vector<KeyVersions>& keys,
               const OrderSearchOptions& o)
       : h_(h), fixed_(fixed), keys_(keys), o_(o) {
+    solver_.set("quiet", 1);  // CaDiCaL reports on stdout, which is our --json output
     for (const KeyVersions& k : keys_) {
       bases_.push_back(next_var_);
       next_var_ += static_cast<int>(k.writers.size() * (k.writers.size() - 1) / 2);
