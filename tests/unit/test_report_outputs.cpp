@@ -24,10 +24,6 @@ using namespace faultline::testing;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // Checks that `text` contains each of `parts`, naming the one missing.
 void check_contains_all(const std::string& text, std::initializer_list<std::string> parts) {
   for (const auto& part : parts) {
