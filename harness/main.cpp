@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include "checker/linear/linearizability.h"
 #include "checker/txn/elle.h"
@@ -131,6 +132,13 @@ CLI::Validator finite_at_least(double min_s) {
       "NUMBER >= " + std::to_string(min_s));
 }
 
+// rw-register values are integers, and so must the initial one be (check_command refuses others).
+std::optional<std::int64_t> txn_initial_value(const std::string& text) {
+  json value = json::parse(text, nullptr, false);
+  if (!value.is_number_integer()) return std::nullopt;
+  return value.get<std::int64_t>();
+}
+
 // Linearizability for single-object models, Elle's cycle search for transactional ones.
 checker::CheckResult check_one(const History& history, const CheckArgs& args) {
   if (is_txn_model(args.model)) {
@@ -138,6 +146,7 @@ checker::CheckResult check_one(const History& history, const CheckArgs& args) {
     options.workload = args.model;
     options.claim = args.claim;
     options.time_limit_s = args.time_limit_s;
+    if (!args.initial_value.empty()) options.initial_value = txn_initial_value(args.initial_value);
     return checker::check_transactions(history, options);
   }
   checker::LinearOptions options;
@@ -169,6 +178,11 @@ checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
 }
 
 int check_command(const CheckArgs& args) {
+  if (is_txn_model(args.model) && !args.initial_value.empty() && !txn_initial_value(args.initial_value)) {
+    std::cerr << "faultline: bad flag: --initial-value " << args.initial_value << ": " << args.model
+              << " values are integers\n";
+    return kExitBadInput;
+  }
   checker::Verdict worst = checker::Verdict::valid;
   json all = json::array();
   for (const auto& file : args.files) {

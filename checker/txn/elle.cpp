@@ -1,11 +1,14 @@
 #include "checker/txn/elle.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <stdexcept>
 
 #include "checker/txn/cycles.h"
 #include "checker/txn/inference.h"
 #include "checker/txn/models.h"
+#include "checker/txn/version_order.h"
 
 namespace faultline::checker {
 
@@ -65,14 +68,133 @@ Findings collect(const TxnHistory& h, const Inference& inf, const CycleSearch& s
     f.counts[c.anomaly] = count;
     if (count <= kCyclesShownMax) f.anomalies[c.anomaly].push_back(explain_cycle(h, inf, c));
   }
-  if (!search.unfinished.empty()) {
-    f.types.insert("cycle-search-timeout");
-    f.anomalies["cycle-search-timeout"] = json::array(
-        {{{"unfinished", search.unfinished},
-          {"explanation", "the cycle search ran out of its time budget before deciding " +
-                              join(search.unfinished, ", ")}}});
-  }
   return f;
+}
+
+void note_unfinished(const std::vector<std::string>& unfinished, Findings& f) {
+  if (unfinished.empty()) return;
+  f.types.insert("cycle-search-timeout");
+  f.anomalies["cycle-search-timeout"] = json::array(
+      {{{"unfinished", unfinished},
+        {"explanation", "the cycle search ran out of its time budget before deciding " +
+                            join(unfinished, ", ")}}});
+}
+
+// The version-order searches, strongest first: each claim's anomaly (models.cpp), its cycle rule
+// and the session edges it counts.
+struct OrderClaim {
+  const char* anomaly;
+  CycleRule rule;
+  std::uint8_t sessions;
+};
+constexpr OrderClaim kOrderClaims[] = {
+    {"forced-cycle-realtime", CycleRule::any, kProcess | kRealtime},
+    {"forced-cycle-process", CycleRule::any, kProcess},
+    {"forced-SI-cycle-realtime", CycleRule::snapshot, kProcess | kRealtime},
+    {"forced-cycle", CycleRule::any, 0},
+    {"forced-SI-cycle-process", CycleRule::snapshot, kProcess},
+    {"forced-SI-cycle", CycleRule::snapshot, 0},
+};
+constexpr std::size_t kOrderClaimCount = std::size(kOrderClaims);
+
+// Some order satisfying a also satisfies b: b's rule is no stricter, its sessions no more.
+bool satisfies(const OrderClaim& a, const OrderClaim& b) {
+  return (a.rule == CycleRule::any || b.rule == CycleRule::snapshot) && (b.sessions & ~a.sessions) == 0;
+}
+
+// The key two txns' micro-ops share (a writes or reads it, b writes it), for explanations.
+std::string shared_key(const TxnHistory& h, std::uint32_t a, std::uint32_t b) {
+  for (const Mop& ma : h.mops_of(a))
+    for (const Mop& mb : h.mops_of(b))
+      if (ma.key == mb.key && mb.kind == MopKind::write) return h.key_names[ma.key];
+  return "?";
+}
+
+json explain_ordered_cycle(const TxnHistory& h, const Inference& inf, const OrderedCycle& cycle) {
+  json indexes = json::array(), kinds = json::array(), steps = json::array();
+  for (std::size_t i = 0; i < cycle.steps.size(); ++i) {
+    const CycleStep& s = cycle.steps[i];
+    indexes.push_back(h.txns[s.from].index);
+    kinds.push_back(edge_name(s.kind));
+    std::string why;
+    if (!cycle.assumed[i]) {
+      why = (s.kind & kDataEdges) ? inf.explain(s.from, s.to, s.kind) : explain_session_edge(h, s.from, s.to, s.kind);
+    } else if (s.kind == kWW) {
+      why = "in this version order " + h.txn_name(s.to) + "'s write of " + shared_key(h, s.from, s.to) +
+            " follows " + h.txn_name(s.from) + "'s";
+    } else {
+      why = "in this version order " + h.txn_name(s.to) + "'s write of " + shared_key(h, s.from, s.to) +
+            " follows the version " + h.txn_name(s.from) + " read";
+    }
+    steps.push_back(h.txn_name(s.from) + " < " + h.txn_name(s.to) + " because " + why);
+  }
+  indexes.push_back(h.txns[cycle.steps.front().from].index);
+  return {{"cycle", indexes}, {"edges", kinds}, {"steps", steps}};
+}
+
+// rw-register: for each claim still standing, whether some order of the writes the reads leave
+// unordered avoids every cycle it forbids. A claim no order satisfies is a forced-* anomaly;
+// one whose search ran out of budget is unfinished. Stronger claims are searched first: an
+// order that satisfies one satisfies every weaker one.
+void decide_version_orders(const TxnHistory& h, const Inference& inf, const Graph& graph,
+                           const Deadline& deadline, Findings& f,
+                           std::vector<std::string>& unfinished) {
+  enum class State { open, satisfied, violated, budget };
+  State state[kOrderClaimCount] = {};
+  auto standing = [&](const char* anomaly) {  // some model forbids it and is not yet ruled out
+    for (const std::string& m : model_names()) {
+      auto forbidden = forbidden_anomalies(m);
+      if (!forbidden.count(anomaly)) continue;
+      if (std::none_of(f.types.begin(), f.types.end(), [&](auto& t) { return forbidden.count(t) > 0; }))
+        return true;
+    }
+    return false;
+  };
+  auto found = [&](std::size_t i, json example) {
+    f.types.insert(kOrderClaims[i].anomaly);
+    f.counts[kOrderClaims[i].anomaly] = 1;
+    f.anomalies[kOrderClaims[i].anomaly] = json::array({std::move(example)});
+  };
+  for (std::size_t i = 0; i < kOrderClaimCount; ++i) {
+    if (state[i] != State::open || !standing(kOrderClaims[i].anomaly)) continue;
+    if (deadline.expired()) {
+      state[i] = State::budget;
+      unfinished.push_back(kOrderClaims[i].anomaly);
+      continue;
+    }
+    OrderSearch r = search_version_orders(h, graph, inf.versions,
+                                          {kOrderClaims[i].rule, kOrderClaims[i].sessions}, deadline);
+    if (r.outcome == OrderSearch::Outcome::budget) {
+      state[i] = State::budget;
+      unfinished.push_back(kOrderClaims[i].anomaly);
+      continue;
+    }
+    if (r.outcome == OrderSearch::Outcome::satisfied) {
+      for (std::size_t j = 0; j < kOrderClaimCount; ++j)
+        if (state[j] == State::open && satisfies(kOrderClaims[i], kOrderClaims[j])) state[j] = State::satisfied;
+      continue;
+    }
+    json example = r.cycles.empty() ? json::object() : explain_ordered_cycle(h, inf, r.cycles.front());
+    json others = json::array();
+    for (std::size_t c = 1; c < r.cycles.size(); ++c) others.push_back(explain_ordered_cycle(h, inf, r.cycles[c]));
+    example["other_cycles"] = others;
+    example["forced_orders"] = r.forced_pairs;
+    example["open_orders"] = r.open_pairs;
+    example["cycle_constraints"] = r.cycle_clauses;
+    example["explanation"] =
+        "no version order of the writes avoids such a cycle: of " + std::to_string(r.open_pairs) +
+        " write pairs the reads leave unordered (" + std::to_string(r.forced_pairs) +
+        " ordered by known edges and sessions), every choice closes one of " +
+        std::to_string(r.cycle_clauses) + " cycles found; the cycle shown is one of them";
+    state[i] = State::violated;
+    found(i, std::move(example));
+    for (std::size_t j = 0; j < kOrderClaimCount; ++j)
+      if (state[j] == State::open && satisfies(kOrderClaims[j], kOrderClaims[i])) {
+        state[j] = State::violated;
+        found(j, {{"explanation", std::string("follows from ") + kOrderClaims[i].anomaly +
+                                      ": every version order has a cycle that it forbids too"}});
+      }
+  }
 }
 
 // The first explanation of the first forbidden anomaly, for the one-paragraph summary.
@@ -118,7 +240,8 @@ CheckResult check_transactions(const History& history, const TxnOptions& options
     throw std::invalid_argument("unknown consistency model \"" + options.claim + "\"; known: " +
                                 join(model_names(), ", "));
   TxnHistory h = compile(history, workload);
-  Inference inf = workload == Workload::list_append ? infer_list_append(h) : infer_rw_register(h);
+  Inference inf = workload == Workload::list_append ? infer_list_append(h)
+                                                    : infer_rw_register(h, options.initial_value);
   add_session_edges(h, inf.in_graph, inf.edges);
   const std::size_t edge_count = inf.edges.size();
   Graph graph(static_cast<std::uint32_t>(h.txns.size()), inf.edges);
@@ -128,8 +251,11 @@ CheckResult check_transactions(const History& history, const TxnOptions& options
     return h.txns[a].status == TxnStatus::ok &&
            h.txns[a].complete_position < h.txns[b].invoke_position;
   };
-  CycleSearch search = search_cycles(graph, Deadline(options.time_limit_s), realtime_before);
+  Deadline deadline(options.time_limit_s);
+  CycleSearch search = search_cycles(graph, deadline, realtime_before);
   Findings f = collect(h, inf, search);
+  if (workload == Workload::rw_register) decide_version_orders(h, inf, graph, deadline, f, search.unfinished);
+  note_unfinished(search.unfinished, f);
 
   std::set<std::string> forbidden = forbidden_anomalies(options.claim);
   std::vector<std::string> violated, undecided;

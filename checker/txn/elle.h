@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct TxnOptions {
   // Budget for the cycle search, in seconds; <= 0: none. Searches cut short leave the models
   // forbidding their anomalies undecided: the verdict is then unknown, never valid.
   double time_limit_s = 0;
+  // rw-register: the value of every key before its first write (a version ordered before every
+  // write); absent: keys start nil.
+  std::optional<std::int64_t> initial_value;
 };
 
 // The accepted claims, weakest first: read-uncommitted, read-committed, repeatable-read,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -31,24 +32,34 @@ class AnomalyLog {
   std::map<std::string, std::size_t> counts_;
 };
 
+// rw-register: one key's versions, for the search over version orders (version_order.h).
+struct KeyVersions {
+  std::vector<std::uint32_t> writers;              // graph txns whose final write of the key is a version
+  std::vector<std::int64_t> values;                // writers[i]'s value
+  std::vector<std::vector<std::uint32_t>> readers;  // readers[i]: committed txns that read writers[i]'s version
+};
+
 struct Inference {
   EdgeList edges;               // ww, wr, rw between txns that are in the graph
   std::vector<bool> in_graph;   // ok txns, and info txns whose writes some read observed
   AnomalyLog anomalies;
+  std::vector<KeyVersions> versions;  // rw-register only: per key, keys with a version
   nlohmann::json warnings = nlohmann::json::array();  // findings that rule out no model
   // Why a -kind-> b, for a data edge (ww, wr, rw) the inference added: "T2 read T1's append…".
   std::function<std::string(std::uint32_t a, std::uint32_t b, std::uint8_t kind)> explain;
 };
 
 Inference infer_list_append(const TxnHistory& history);
-Inference infer_rw_register(const TxnHistory& history);
+// initial_value: the value every key holds before its first write (a version before every
+// write); absent: keys start nil, and a nil read is the initial version.
+Inference infer_rw_register(const TxnHistory& history, std::optional<std::int64_t> initial_value);
 
 // Runs a workload analysis (constructible from the history, with run(Inference&) and
 // explain(a, b, kind)) and keeps it alive inside the Inference for later explanations.
-template <class Analysis>
-Inference run_analysis(const TxnHistory& history) {
+template <class Analysis, class... Args>
+Inference run_analysis(const TxnHistory& history, Args&&... args) {
   Inference out;
-  auto analysis = std::make_shared<Analysis>(history);
+  auto analysis = std::make_shared<Analysis>(history, std::forward<Args>(args)...);
   analysis->run(out);
   out.explain = [analysis](std::uint32_t a, std::uint32_t b, std::uint8_t kind) {
     return analysis->explain(a, b, kind);

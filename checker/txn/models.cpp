@@ -16,21 +16,23 @@ struct Model {
 // Our rw edges are all item-level, so G-single and G-nonadjacent cycles are G2-item cycles
 // too: repeatable read forbids them. Process edges are realtime edges (a process runs one txn
 // at a time), so the strong models forbid the -process variants through their session ones.
+// forced-*: rw-register histories where every version order of the blind writes gives a cycle
+// the model forbids (checker/txn/version_order.h); the suffix names the session edges used.
 const std::vector<Model>& table() {
   static const std::vector<Model> models = {
       {"read-uncommitted", {}, {"G0", "duplicate-elements", "garbage-read"}},
       {"read-committed", {"read-uncommitted"}, {"G1a", "G1b", "G1c", "future-read", "incompatible-order", "dirty-update"}},
-      {"repeatable-read", {"read-committed"}, {"G-single", "G-nonadjacent", "G2-item", "lost-update"}},
-      {"snapshot-isolation", {"read-committed"}, {"internal", "G-single", "G-nonadjacent", "lost-update"}},
+      {"repeatable-read", {"read-committed"}, {"G-single", "G-nonadjacent", "G2-item", "lost-update", "forced-cycle"}},
+      {"snapshot-isolation", {"read-committed"}, {"internal", "G-single", "G-nonadjacent", "lost-update", "forced-SI-cycle"}},
       {"serializable", {"repeatable-read", "snapshot-isolation"}, {}},
       {"strong-session-snapshot-isolation", {"snapshot-isolation"},
-       {"G0-process", "G1c-process", "G-single-process", "G-nonadjacent-process"}},
+       {"G0-process", "G1c-process", "G-single-process", "G-nonadjacent-process", "forced-SI-cycle-process"}},
       {"strong-snapshot-isolation", {"strong-session-snapshot-isolation"},
-       {"G0-realtime", "G1c-realtime", "G-single-realtime", "G-nonadjacent-realtime"}},
+       {"G0-realtime", "G1c-realtime", "G-single-realtime", "G-nonadjacent-realtime", "forced-SI-cycle-realtime"}},
       {"strong-session-serializable", {"serializable", "strong-session-snapshot-isolation"},
-       {"G2-item-process"}},
+       {"G2-item-process", "forced-cycle-process"}},
       {"strict-serializable", {"strong-session-serializable", "strong-snapshot-isolation"},
-       {"G2-item-realtime"}},
+       {"G2-item-realtime", "forced-cycle-realtime"}},
   };
   return models;
 }

@@ -1,16 +1,18 @@
 // Read-write register inference. Unlike list-append, a read shows one version, not the history
 // of the key, so the version order is only partly known. We infer what is sound:
 //  - wr: the (unique) writer of the value an external read returned;
-//  - initial state: a read of nil saw the initial version, which precedes every write of the key
-//    (rw from each nil reader to each writer);
+//  - initial state: a read of the initial value (nil, or the --initial-value) saw the initial
+//    version, which precedes every write of the key (rw from each such reader to each writer);
 //  - writes follow reads: a committed txn that read k = v and then wrote k installed its
 //    version after v (ww from v's writer, rw from v's other readers). Were it otherwise, the
 //    txn and v's writer would already form a G1c cycle, so this adds no false anomaly to any
 //    model that forbids G1c.
 // External reads are a txn's first read of a key before it writes the key; later reads are
 // checked against the txn's own state (internal). A value nobody wrote is a warning, not an
-// anomaly: it may predate the history (Elle also accepts it).
+// anomaly: it may predate the history (Elle also accepts it). What stays open, the order of blind
+// writes, is left to the version-order search (version_order.h), which gets each key's versions.
 #include <algorithm>
+#include <optional>
 
 #include "checker/txn/inference.h"
 #include "checker/txn/write_index.h"
@@ -30,26 +32,40 @@ struct Version {  // what an external read saw
 
 class RwRegister {
  public:
-  explicit RwRegister(const TxnHistory& h) : h_(h), writes_(h), final_writers_(h.key_names.size()) {}
+  RwRegister(const TxnHistory& h, std::optional<std::int64_t> initial)
+      : h_(h), writes_(h), final_writers_(h.key_names.size()), initial_(initial) {
+    if (!initial_) return;
+    for (const Mop& m : h_.mops)
+      if (m.kind == MopKind::write && m.value == *initial_)
+        throw HistoryError("history", 0, "rw-register: a txn writes " + std::to_string(m.value) + " to key " +
+                           h_.key_names[m.key] +
+                           ", the initial value: a read of it could not name its version");
+  }
 
   void run(Inference& out) {
-    collect_external_reads(out.anomalies);
+    collect_external_reads(out);
     choose_nodes(out.in_graph);
     check_reads(out);
     add_version_edges(out.in_graph, out.edges);
     find_lost_updates(
-        h_, [](const Mop& r) { return ReadVersion{r.read_nil, r.value}; },
+        h_, [&](const Mop& r) { return ReadVersion{reads_initial(r), r.value}; },
         [&](const Mop& r) { return value_text(r); }, out.anomalies);
+    list_versions(out.versions);
   }
 
   std::string explain(std::uint32_t a, std::uint32_t b, std::uint8_t kind) const;
 
  private:
-  static Version version(const Mop& r) { return {r.key, r.read_nil, r.read_nil ? 0 : r.value}; }
+  // The read saw the key's initial version: nil, or the initial value when one is given.
+  bool reads_initial(const Mop& r) const { return initial_ ? !r.read_nil && r.value == *initial_ : r.read_nil; }
+  Version version(const Mop& r) const {
+    bool initial = reads_initial(r);
+    return {r.key, initial, initial ? 0 : r.value};
+  }
   static std::string value_text(const Mop& m) { return m.read_nil ? "nil" : std::to_string(m.value); }
   std::string name(std::uint32_t t) const { return h_.txn_name(t); }
   std::uint32_t writer(const Mop& read) const {
-    if (read.read_nil) return kNone;
+    if (reads_initial(read)) return kNone;
     const WriteInfo* w = writes_.find(read.key, read.value);
     return w ? h_.mops[w->mop].txn : kNone;
   }
@@ -67,7 +83,8 @@ class RwRegister {
     for (; it != readers_.end() && it->first == v; ++it) f(it->second);
   }
 
-  void collect_external_reads(AnomalyLog& log);
+  void collect_external_reads(Inference& out);
+  void list_versions(std::vector<KeyVersions>& versions) const;
   void choose_nodes(std::vector<bool>& in_graph);
   void check_reads(Inference& out);
   void add_version_edges(const std::vector<bool>& in_graph, EdgeList& edges);
@@ -77,6 +94,7 @@ class RwRegister {
   std::vector<std::uint32_t> external_;                    // external read mops of ok txns
   std::vector<std::pair<Version, std::uint32_t>> readers_;  // sorted (version, reader txn)
   std::vector<std::vector<std::uint32_t>> final_writers_;   // per key: in-graph writer txns
+  std::optional<std::int64_t> initial_;
 };
 
 std::vector<const Mop*> RwRegister::external_reads(std::uint32_t t) const {
@@ -91,11 +109,18 @@ std::vector<const Mop*> RwRegister::external_reads(std::uint32_t t) const {
 }
 
 // Also Elle's INT check: a later read must return what the txn last read or wrote.
-void RwRegister::collect_external_reads(AnomalyLog& log) {
+// A nil read when keys start at an initial value saw no version: a warning, and no edges.
+void RwRegister::collect_external_reads(Inference& out) {
+  AnomalyLog& log = out.anomalies;
   std::vector<std::pair<std::uint32_t, const Mop*>> known;  // key -> latest read or write
   for (std::uint32_t t = 0; t < h_.txns.size(); ++t) {
     if (h_.txns[t].status != TxnStatus::ok) continue;
     for (const Mop* r : external_reads(t)) {
+      if (initial_ && r->read_nil) {
+        out.warnings.push_back(name(t) + " read " + h_.key_names[r->key] + " = nil, but keys start at " +
+                               std::to_string(*initial_));
+        continue;
+      }
       external_.push_back(h_.mop_id(*r));
       readers_.emplace_back(version(*r), t);
     }
@@ -137,7 +162,7 @@ void RwRegister::choose_nodes(std::vector<bool>& in_graph) {
 void RwRegister::check_reads(Inference& out) {
   for (std::uint32_t mop : external_) {
     const Mop& r = h_.mops[mop];
-    if (r.read_nil) continue;
+    if (reads_initial(r)) continue;
     const std::uint32_t t = r.txn, w = writer(r);
     auto report = [&](const std::string& type, const std::string& why) {
       out.anomalies.add(type, {{"txn", h_.txns[t].index}, {"key", h_.key_names[r.key]},
@@ -162,7 +187,7 @@ void RwRegister::add_version_edges(const std::vector<bool>& in_graph, EdgeList& 
   for (std::uint32_t mop : external_) {
     const Mop& r = h_.mops[mop];
     const std::uint32_t t = r.txn;
-    if (r.read_nil) {  // the initial version precedes every write
+    if (reads_initial(r)) {  // the initial version precedes every write
       for (std::uint32_t w : final_writers_[r.key])
         if (w != t) edges.add(t, w, kRW);
       continue;
@@ -176,6 +201,22 @@ void RwRegister::add_version_edges(const std::vector<bool>& in_graph, EdgeList& 
   }
 }
 
+void RwRegister::list_versions(std::vector<KeyVersions>& versions) const {
+  for (std::uint32_t k = 0; k < final_writers_.size(); ++k) {
+    if (final_writers_[k].empty()) continue;
+    KeyVersions key;
+    for (std::uint32_t w : final_writers_[k]) {
+      key.writers.push_back(w);
+      key.values.push_back(final_write(w, k)->value);
+      key.readers.emplace_back();
+      for_each_reader({k, false, key.values.back()}, [&](std::uint32_t reader) {
+        if (reader != w) key.readers.back().push_back(reader);
+      });
+    }
+    versions.push_back(std::move(key));
+  }
+}
+
 std::string RwRegister::explain(std::uint32_t a, std::uint32_t b, std::uint8_t kind) const {
   auto reads_of = [&](std::uint32_t t) { return external_reads(t); };
   for (const Mop* r : reads_of(kind == kRW ? a : b)) {
@@ -186,8 +227,8 @@ std::string RwRegister::explain(std::uint32_t a, std::uint32_t b, std::uint8_t k
     if (kind == kWW && w && writer(*r) == a)
       return name(b) + " read " + key + " = " + value_text(*r) + " (written by " + name(a) +
              ") and then wrote " + key + " = " + value_text(*w) + ", so its version comes after";
-    if (kind == kRW && w && r->read_nil)
-      return name(a) + " read " + key + " = nil, the initial state, which " + name(b) +
+    if (kind == kRW && w && reads_initial(*r))
+      return name(a) + " read " + key + " = " + value_text(*r) + ", the initial state, which " + name(b) +
              "'s write of " + value_text(*w) + " replaced";
     if (kind == kRW && w) {
       for (const Mop* rb : reads_of(b))
@@ -201,6 +242,8 @@ std::string RwRegister::explain(std::uint32_t a, std::uint32_t b, std::uint8_t k
 
 }  // namespace
 
-Inference infer_rw_register(const TxnHistory& history) { return run_analysis<RwRegister>(history); }
+Inference infer_rw_register(const TxnHistory& history, std::optional<std::int64_t> initial_value) {
+  return run_analysis<RwRegister>(history, initial_value);
+}
 
 }  // namespace faultline::checker::txn
