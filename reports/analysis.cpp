@@ -1,6 +1,7 @@
 #include "reports/analysis.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -61,7 +62,14 @@ class AnomalyCollector {
   std::vector<Anomaly> collect() {
     for (const auto& check : checks_of(results_))
       for (const auto& found : check.anomalies) add(check.checker, found);
-    return anomalies_;
+    return std::move(anomalies_);
+  }
+
+  std::vector<Anomaly> collect_counterexamples() {
+    for (const auto& check : checks_of(results_))
+      if (check.details.contains("counterexample"))
+        add_counterexample(check.checker, check.details["counterexample"]);
+    return std::move(anomalies_);
   }
 
  private:
@@ -133,6 +141,32 @@ class AnomalyCollector {
       a.context = context_of(a.focus, a.names.contains(a.focus) ? a.names[a.focus] : "");
     else if (!a.ops.empty())
       a.context = context_of(a.ops.front(), a.names[a.ops.front()]);
+    if (!a.context.empty()) a.sentences.push_back(a.context);
+    sort_ops(a);
+    anomalies_.push_back(std::move(a));
+  }
+
+  // A shrunk sub-history (checker/linear/shrink.h): the few ops a reviewer reads first.
+  void add_counterexample(const std::string& checker, const json& shrunk) {
+    Anomaly a;
+    a.checker = checker;
+    a.type = "counterexample";
+    a.key = shrunk.value("key", std::string());
+    for (const auto& op : shrunk.value("ops", json::array()))
+      if (op.is_number_integer() && by_index_.contains(op.get<std::int64_t>()))
+        a.ops.push_back(op.get<std::int64_t>());
+    a.focus = shrunk.value("focus", std::int64_t{-1});
+    a.headline = "These " + std::to_string(a.ops.size()) + " ops of " +
+                 std::to_string(shrunk.value("from_ops", 0)) + " show it";
+    a.sentences.push_back(a.headline + ": on their own they are not linearizable, so the whole "
+                          "history is not either.");
+    if (shrunk.value("cut_ns", std::int64_t{-1}) >= 0)
+      a.sentences.push_back("Ops still running when the ✗ op completed count as never done.");
+    char took[128];
+    std::snprintf(took, sizeof took, "Shrunk in %.2f s (%lld checks): ", shrunk.value("time_s", 0.0),
+                  static_cast<long long>(shrunk.value("checks", 0)));
+    a.sentences.push_back(took + shrunk.value("note", std::string()) + ".");
+    if (a.focus >= 0) a.context = context_of(a.focus);
     if (!a.context.empty()) a.sentences.push_back(a.context);
     sort_ops(a);
     anomalies_.push_back(std::move(a));
@@ -542,6 +576,11 @@ std::vector<Anomaly> collect_anomalies(const json& results, const History& histo
   return AnomalyCollector(results, history, windows).collect();
 }
 
+std::vector<Anomaly> collect_counterexamples(const json& results, const History& history,
+                                             const std::vector<FaultWindow>& windows) {
+  return AnomalyCollector(results, history, windows).collect_counterexamples();
+}
+
 RunRecord record_of(const RunData& run) {
   if (run.results.contains("run") && run.results["run"].is_object())
     return run_record_from_json(run.results["run"]);
@@ -570,6 +609,7 @@ Analysis analyze(const RunData& run) {
         a.faults_injected.end())
       a.faults_injected.push_back(w.fault);
   a.anomalies = collect_anomalies(run.results, run.history, a.windows);
+  a.counterexamples = collect_counterexamples(run.results, run.history, a.windows);
   a.not_exercised = not_exercised(run, a);
   a.answers = {
       {"What is the strongest consistency model the history is consistent with (as tested)?",

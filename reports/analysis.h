@@ -119,6 +119,11 @@ struct Anomaly {
 
 std::vector<Anomaly> collect_anomalies(const nlohmann::json& results, const History& history,
                                        const std::vector<FaultWindow>& windows);
+// The checkers' shrunk counterexamples (details.counterexample), as anomalies of type
+// "counterexample" whose ops are the shrunk sub-history.
+std::vector<Anomaly> collect_counterexamples(const nlohmann::json& results,
+                                             const History& history,
+                                             const std::vector<FaultWindow>& windows);
 
 // The run record of results.json ("run"); for a schema-1 file, what its top-level fields tell
 // (no faults asked for, no fault vocabulary).
@@ -142,6 +147,7 @@ struct Analysis {
   std::vector<PhaseFigures> phases;
   std::vector<OpSpan> spans;
   std::vector<Anomaly> anomalies;
+  std::vector<Anomaly> counterexamples;  // shrunk, shown before the anomalies; not counted as ones
   std::vector<std::string> faults_injected;  // kinds with at least one window
   std::vector<NotExercised> not_exercised;
   std::vector<ReviewAnswer> answers;  // the four review questions, in order

@@ -353,22 +353,28 @@ class HtmlWriter {
     out_ << "<section id=\"anomalies\"><h2>Anomalies</h2>\n";
     if (a_.anomalies.empty())
       out_ << "<p>None: the checkers found no history that contradicts the claim.</p>\n";
+    for (std::size_t i = 0; i < a_.counterexamples.size(); ++i)
+      anomaly_article(a_.counterexamples[i], "counterexample-" + std::to_string(i + 1),
+                      a_.counterexamples[i].headline);
     for (std::size_t i = 0; i < a_.anomalies.size(); ++i) {
       const Anomaly& an = a_.anomalies[i];
-      out_ << "<article class=\"anomaly\" id=\"anomaly-" << i + 1 << "\"><h3>" << i + 1
-           << ". <code>" << h(an.type) << "</code>"
-           << (an.key.empty() ? "" : " on key <code>" + h(an.key) + "</code>")
-           << "</h3>\n<ol class=\"steps\">";
-      for (const auto& sentence : an.sentences) out_ << "<li>" << h(sentence) << "</li>";
-      out_ << "</ol>\n";
-      anomaly_timeline(an);
-      out_ << "<p class=\"note\">Each bar is one op, from invocation to completion, on its "
-              "process's lane; "
-              "✗ marks the op no order explains. Hover a bar for details. The axis runs from the "
-              "first "
-              "invocation shown to the last completion.</p></article>\n";
+      anomaly_article(an, "anomaly-" + std::to_string(i + 1),
+                      std::to_string(i + 1) + ". <code>" + h(an.type) + "</code>");
     }
     out_ << "</section>\n";
+  }
+
+  // `title` is HTML.
+  void anomaly_article(const Anomaly& an, const std::string& id, const std::string& title) {
+    out_ << "<article class=\"anomaly\" id=\"" << id << "\"><h3>" << title
+         << (an.key.empty() ? "" : " on key <code>" + h(an.key) + "</code>")
+         << "</h3>\n<ol class=\"steps\">";
+    for (const auto& sentence : an.sentences) out_ << "<li>" << h(sentence) << "</li>";
+    out_ << "</ol>\n";
+    anomaly_timeline(an);
+    out_ << "<p class=\"note\">Each bar is one op, from invocation to completion, on its "
+            "process's lane; ✗ marks the op no order explains. Hover a bar for details. The axis "
+            "runs from the first invocation shown to the last completion.</p></article>\n";
   }
 
   void charts() {

@@ -69,6 +69,12 @@ std::string render_summary_md(const RunData& run, const Analysis& a) {
     out << "No anomalies.\n";
   } else {
     out << "**Anomalies (" << a.anomalies.size() << "):**\n\n";
+    for (const auto& shrunk : a.counterexamples) {
+      std::vector<std::string> ops;
+      for (std::int64_t op : shrunk.ops) ops.push_back(std::to_string(op));
+      out << "- " << markdown_cell(shrunk.headline) << " (key " << markdown_code(shrunk.key)
+          << ", ops " << join(ops, ", ") << ")\n";
+    }
     for (std::size_t i = 0; i < a.anomalies.size() && i < kAnomalyLinesMax; ++i)
       out << "- " << markdown_code(a.anomalies[i].type) << " " << markdown_cell(a.anomalies[i].headline)
           << "\n";

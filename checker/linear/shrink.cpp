@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -22,7 +23,56 @@ struct Unit {
   std::size_t invoke = 0;
   std::optional<std::size_t> completion;
   Effects effects;
+  std::int64_t invoke_ns = 0;
+  std::int64_t complete_ns = INT64_MAX;  // not ok: it may take effect at any time
+  // An observer's source completed at or after this: an ok mutation invoked then completed
+  // before the observer began is linearized between any earlier-completed one and it.
+  std::int64_t source_done_after_ns = INT64_MIN;
+  // The original has a producer of the value observed, invoked before this completed.
+  bool written_before = false;
 };
+
+// The unit in a history cut at `cut_ns`: one still running then is pending. A linearization of
+// the whole cut at cut_ns (ops linearized by then) is one of the cut history, where a pending
+// read may be left out: it observes nothing.
+Unit pending_after(Unit u, std::int64_t cut_ns) {
+  if (u.complete_ns == INT64_MAX || u.complete_ns <= cut_ns) return u;
+  u.complete_ns = INT64_MAX;
+  if (!u.effects.produced) u.effects.observed.reset();
+  return u;
+}
+
+// Value -> the earliest invocation of a unit that makes it.
+std::map<json, std::int64_t> first_producers(const std::vector<Unit>& units) {
+  std::map<json, std::int64_t> first_made_ns;
+  for (const Unit& u : units) {
+    if (!u.effects.produced) continue;
+    auto [it, fresh] = first_made_ns.emplace(*u.effects.produced, u.invoke_ns);
+    if (!fresh) it->second = std::min(it->second, u.invoke_ns);
+  }
+  return first_made_ns;
+}
+
+// Fills each unit's source_done_after_ns: the latest invocation of an ok mutation that
+// completed before the unit was invoked.
+void bound_sources(std::vector<Unit>& units) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> done_invoked;  // ok mutations
+  for (const Unit& u : units)
+    if (u.effects.produced && u.complete_ns != INT64_MAX) done_invoked.emplace_back(u.complete_ns, u.invoke_ns);
+  std::sort(done_invoked.begin(), done_invoked.end());
+  for (std::size_t i = 1; i < done_invoked.size(); ++i)
+    done_invoked[i].second = std::max(done_invoked[i].second, done_invoked[i - 1].second);
+  for (Unit& u : units) {
+    auto it = std::lower_bound(done_invoked.begin(), done_invoked.end(),
+                               std::make_pair(u.invoke_ns, INT64_MIN));
+    if (it != done_invoked.begin()) u.source_done_after_ns = std::prev(it)->second;
+  }
+  std::map<json, std::int64_t> first_made_ns = first_producers(units);
+  for (Unit& u : units)
+    if (u.effects.observed)
+      if (auto it = first_made_ns.find(*u.effects.observed); it != first_made_ns.end())
+        u.written_before = it->second <= u.complete_ns;
+}
 
 // nullopt: an op whose effects this file does not know (the history is not shrunk).
 std::optional<Effects> effects_of(const History& h, const PairedOp& op, bool nil_read_matches_any) {
@@ -113,14 +163,39 @@ class Shrinker {
     return units;
   }
 
-  // The proof survives dropping `removed` when no kept op observes a value one of them made.
+  // The proof survives dropping `removed` when none of them can be the mutation a kept observer
+  // saw in a linearization of the original: that one is linearized before the observer (so
+  // invoked before it completed) and after every ok mutation that completed before the observer
+  // began (so it completed after their invocations: source_done_after_ns).
   static bool removable(const std::vector<Unit>& kept, const std::vector<Unit>& removed) {
-    std::set<json> made;
+    // Per value made: (invocation, latest completion among producers invoked up to then).
+    std::map<json, std::vector<std::pair<std::int64_t, std::int64_t>>> producers;
     for (const Unit& u : removed)
-      if (u.effects.produced) made.insert(*u.effects.produced);
-    if (made.empty()) return true;
-    return std::none_of(kept.begin(), kept.end(), [&](const Unit& u) {
-      return u.effects.observed && made.contains(*u.effects.observed);
+      if (u.effects.produced) producers[*u.effects.produced].emplace_back(u.invoke_ns, u.complete_ns);
+    if (producers.empty()) return true;
+    for (auto& [value, list] : producers) {
+      std::sort(list.begin(), list.end());
+      for (std::size_t i = 1; i < list.size(); ++i) list[i].second = std::max(list[i].second, list[i - 1].second);
+    }
+    bool sound = std::none_of(kept.begin(), kept.end(), [&](const Unit& u) {
+      if (!u.effects.observed) return false;
+      auto found = producers.find(*u.effects.observed);
+      if (found == producers.end()) return false;
+      const auto& list = found->second;
+      auto end = std::upper_bound(list.begin(), list.end(), std::make_pair(u.complete_ns, INT64_MAX));
+      return end != list.begin() && std::prev(end)->second >= u.source_done_after_ns;
+    });
+    return sound && still_written(kept);
+  }
+
+  // Not needed for the proof, but for the reader: a kept read of a value the original wrote
+  // before it keeps one such write, so the counterexample shows a stale value, not a made-up one.
+  static bool still_written(const std::vector<Unit>& kept) {
+    std::map<json, std::int64_t> first_made_ns = first_producers(kept);
+    return std::all_of(kept.begin(), kept.end(), [&](const Unit& u) {
+      if (!u.written_before) return true;
+      auto it = first_made_ns.find(*u.effects.observed);
+      return it != first_made_ns.end() && it->second <= u.complete_ns;
     });
   }
 
@@ -155,16 +230,20 @@ void attach_counterexample(CheckResult& check, const History& history, const Lin
     if (history[op.invoke].key != key) continue;
     auto effects = effects_of(history, op, options.nil_read_matches_any);
     if (!effects) return;
-    units.push_back({op.invoke, op.completion, *effects});
+    units.push_back({op.invoke, op.completion, *effects, history[op.invoke].time_ns,
+                     op.outcome(history) == OpType::ok ? history[*op.completion].time_ns
+                                                       : INT64_MAX});
     if (history[op.invoke].index == focus && op.completion) cut_ns = history[*op.completion].time_ns;
   }
   Shrinker shrinker(history, options, deadline);
   if (cut_ns != INT64_MAX) {
-    std::vector<Unit> prefix, later;
-    for (const Unit& u : units) (history[u.invoke].time_ns <= cut_ns ? prefix : later).push_back(u);
-    if (Shrinker::removable(prefix, later) && shrinker.invalid(prefix, cut_ns)) units = std::move(prefix);
+    std::vector<Unit> prefix;
+    for (const Unit& u : units)
+      if (u.invoke_ns <= cut_ns) prefix.push_back(pending_after(u, cut_ns));
+    if (shrinker.invalid(prefix, cut_ns)) units = std::move(prefix);
     else cut_ns = INT64_MAX;
   }
+  bound_sources(units);
   bool minimal = false;
   units = shrinker.minimize(std::move(units), cut_ns, minimal);
   std::vector<std::int64_t> ops;

@@ -7,9 +7,11 @@
 //  - ops of other keys (keys are independent objects);
 //  - ops invoked after the blocked op completed, ops still running then becoming pending (a
 //    linearization of the whole restricted to that prefix is one of the prefix);
-//  - any set R of ops such that no kept op observes a value an op of R produces (an ok read's
-//    value, a cas's expected value vs a write's or cas's new value): in a linearization of the
-//    original, every kept observer then sees the state a kept op (or the initial value) made.
+//  - any set R of ops such that no kept op observes a value an op of R invoked before the
+//    observer completed produces (an ok read's value, a cas's expected value vs a write's or
+//    cas's new value): in a linearization of the original, the mutation an observer sees is
+//    linearized before it, so invoked before it completed; every kept observer then sees the
+//    state a kept op (or the initial value) made.
 // So the result is not a heuristic: it is itself a non-linearizable history. Registers only
 // (register, cas-register, kv): the models whose reads and writes say which values they observe
 // and produce.

@@ -69,6 +69,21 @@ TEST_CASE("etcd: serializable reads under partitions are caught as stale (the ex
   nlohmann::json results = read_json(dir.path() / "store" / "latest" / "results.json");
   CHECK(results["verdict"] == "invalid");
   CHECK(results["checks"][0]["summary"].get<std::string>().find("read") != std::string::npos);
+  // The counterexample a reviewer reads: a handful of ops of thousands, heading the report.
+  const nlohmann::json& shrunk = results["checks"][0]["details"]["counterexample"];
+  INFO(shrunk.dump());
+  std::size_t kept = shrunk["ops"].size(), from_ops = shrunk["from_ops"].get<std::size_t>();
+  CHECK(kept >= 2);
+  CHECK(from_ops > 1000);
+  // A refuted stale read shrinks to its witness; one the search found keeps every info write of
+  // a value a kept read saw (it may be that read's source), so only a fraction is promised.
+  std::string method;
+  for (const auto& key : results["checks"][0]["details"]["per_key"])
+    if (key["key"] == shrunk["key"]) method = key["method"].get<std::string>();
+  INFO("method " << method);
+  CHECK(kept * 10 <= from_ops);
+  if (method == "refuted") CHECK(kept <= 20);
+  CHECK(contains(slurp(dir.path() / "store" / "latest" / "report.html"), "id=\"counterexample-1\""));
   require_host_clean(dir, rules_before);
 }
 

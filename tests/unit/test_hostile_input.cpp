@@ -122,7 +122,7 @@ TEST_CASE("check: which of several files is bad is named, and echoed bytes are e
   CHECK(out.text.size() < 2000);
 }
 
-TEST_CASE("check: --time-limit nan, -1 or inf and --initial-value '[' are refused") {
+TEST_CASE("check: --time-limit nan, -1 or inf and a torn --initial-value are refused") {
   TempDir dir;
   std::string h = dir.write("h.edn", "{:type :invoke, :process 0, :f :write, :value 1}\n"
                                      "{:type :ok, :process 0, :f :write, :value 1}\n");
@@ -169,4 +169,13 @@ TEST_CASE("spec: a name is one safe path component of the store, or bad input at
   CHECK(out.text.find("spec.yaml:1:") != std::string::npos);
   CHECK(out.text.find("x\\x00y") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "store"));
+}
+
+// catch_discover_tests hands names to CMake lists: a '[' or ';' in one silently merged it with
+// every later test into one ctest entry that ran nothing, and the suite still looked green.
+TEST_CASE("test names: none holds a character that breaks ctest discovery") {
+  for (const Catch::TestCase& test : Catch::getRegistryHub().getTestCaseRegistry().getAllTests()) {
+    INFO(test.name);
+    CHECK(test.name.find_first_of("[];\\") == std::string::npos);
+  }
 }

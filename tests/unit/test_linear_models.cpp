@@ -281,7 +281,7 @@ TEST_CASE("linear: a long generated history checks in about one state per op") {
   CHECK(result.details["states_explored"].get<std::uint64_t>() < 4 * gen.ops);
 }
 
-TEST_CASE("linear: Jepsen independent [k v] tuples are split per key") {
+TEST_CASE("linear: Jepsen independent (k v) tuples are split per key") {
   HistoryBuilder history;
   history.op(0, "write", json{"a", 1}, nullptr).op(1, "write", json{"b", 2}, nullptr);
   history.op(0, "read", nullptr, json{"a", 1});

@@ -40,7 +40,7 @@ std::string error_of(const MatrixDir& dir, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("matrix: axes expand in order, the last fastest, then seeds; values set dotted paths") {
+TEST_CASE("matrix: axes expand in order, the last fastest, then seeds, and values set dotted paths") {
   MatrixDir dir;
   Matrix m = load_matrix(dir.write(R"(name: m
 spec: base.yaml
@@ -79,7 +79,7 @@ axes:
   CHECK(two.resolved["target"]["read"].as<std::string>() == "serializable");
 }
 
-TEST_CASE("matrix: repeat gives seeds 1..N; a command-line time limit wins") {
+TEST_CASE("matrix: repeat gives seeds 1..N, and a command-line time limit wins") {
   MatrixDir dir;
   Matrix m = load_matrix(dir.write("name: m\nspec: base.yaml\nrepeat: 3\ntime_limit_s: 9\n"
                                    "axes: [ {name: read, set: target.read, values: [linearizable]} ]\n"),

@@ -254,3 +254,22 @@ TEST_CASE("report: hostile names are quoted in Reproduce and escaped in summary.
   CHECK(markdown_code("a`b") == "``a`b``");
   CHECK(markdown_code("`x`") == "`` `x` ``");
 }
+
+TEST_CASE("report: the shrunk counterexample heads the anomalies in report.html and summary.md") {
+  RunData run = invalid_run();
+  checker::CheckResult check = checker::check_linearizable(run.history, checker::LinearOptions{});
+  REQUIRE(check.details.contains("counterexample"));
+  const nlohmann::json& shrunk = check.details["counterexample"];
+  run.results["checks"][0]["details"] = check.details;
+  Analysis a = analyze(run);
+  REQUIRE(a.counterexamples.size() == 1);
+  CHECK(a.anomalies.size() == 1);  // a counterexample is not one more anomaly
+  std::string headline = "These " + std::to_string(shrunk["ops"].size()) + " ops of " +
+                         std::to_string(shrunk["from_ops"].get<int>()) + " show it";
+  CHECK(a.counterexamples[0].headline == headline);
+  CHECK(a.counterexamples[0].ops.size() == shrunk["ops"].size());
+  std::string html = render_html(run, a);
+  check_contains_all(html, {"id=\"counterexample-1\"", headline, "on key <code>k1</code>"});
+  CHECK(html.find("id=\"counterexample-1\"") < html.find("id=\"anomaly-1\""));
+  check_contains_all(render_summary_md(run, a), {"**Anomalies (1):**", "- " + headline});
+}

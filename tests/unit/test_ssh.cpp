@@ -48,7 +48,7 @@ TEST_CASE("ssh quoting: every word is one single-quoted run") {
   CHECK(shell_command({"echo", "a b"}) == "'echo' 'a b'");
 }
 
-TEST_CASE("spec: target.cluster lists remote hosts; nodes stay n1..nN") {
+TEST_CASE("spec: target.cluster lists remote hosts, and nodes stay n1..nN") {
   Test test = load_test_text(
       cluster_spec("{ hosts: [10.0.0.1, { name: db2, address: 10.0.0.2 }], user: deploy, "
                    "port: 2222, identity_file: /k, host_keys: accept-new, sudo: true }"),
