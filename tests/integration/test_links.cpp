@@ -90,13 +90,7 @@ TEST_CASE("links: a timeout on the leader's links makes etcd elect another leade
   INFO(r.output.text);
   CHECK(r.output.exit_code == 0);
   CHECK(r.results["verdict"] == "valid");
-  FaultAction timeout = one_action(r, "timeout");
-  REQUIRE(timeout.start["nodes"].size() == 1);
-  std::string old_leader = timeout.start["nodes"][0];
-  json leaders = timeout.stop["primaries_before_heal"];
-  INFO("old leader " << old_leader << ", leaders before heal " << leaders.dump());
-  REQUIRE(leaders.size() == 1);
-  CHECK(leaders[0] != old_leader);
+  require_leader_moved(r, "timeout", "nodes");
   require_no_leftovers(rules_before, r.dir, dir.path());
 }
 
