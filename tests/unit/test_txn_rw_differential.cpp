@@ -1,8 +1,8 @@
 // Differential test: the rw-register checker against the brute-force reference
 // (rw_register_reference.h) for every claim the reference decides, on small histories of a
 // simulated store running at a chosen isolation level (serializable, snapshot isolation with or
-// without first-committer-wins, read committed, read uncommitted; stale snapshots), so they hold
-// realistic anomalies, some with one read corrupted afterwards.
+// without first-committer-wins, read committed, read uncommitted, none; stale snapshots), so they
+// hold realistic anomalies, some with one read corrupted afterwards.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -40,7 +40,8 @@ enum class Isolation : std::uint8_t {
   snapshot,
   snapshot_without_fcw,
   read_committed,
-  read_uncommitted
+  read_uncommitted,
+  arbitrary,  // a read returns any value its key has had so far: no isolation at all
 };
 
 struct Shape {
@@ -65,6 +66,7 @@ class Simulation {
     json initial = s_.initial_value ? json(*s_.initial_value) : json(nullptr);
     states_.emplace_back(s_.key_count, initial);
     dirty_ = states_.back();
+    for (const json& value : dirty_) values_.push_back({value});
     commit_keys_.emplace_back();
     last_value_.assign(s_.key_count, 0);
     for (std::size_t c = 0; c < clients_.size(); ++c)
@@ -161,6 +163,7 @@ class Simulation {
     if (mop[0] == "w") {
       c.own[key] = mop[2];
       dirty_[key] = mop[2];
+      values_[key].push_back(mop[2]);
       return;
     }
     if (c.own.count(key)) {
@@ -180,6 +183,9 @@ class Simulation {
         break;
       case Isolation::read_uncommitted:
         mop[2] = dirty_[key];
+        break;
+      case Isolation::arbitrary:
+        mop[2] = values_[key][pick(rng_, values_[key].size())];
         break;
     }
   }
@@ -244,6 +250,7 @@ class Simulation {
   std::vector<std::vector<json>> states_;           // states_[k]: each key's value after k commits
   std::vector<std::set<std::size_t>> commit_keys_;  // commit_keys_[k]: the keys commit k wrote
   std::vector<json> dirty_;                         // each key's latest write, committed or not
+  std::vector<std::vector<json>> values_;  // each key's initial value and every write so far
   std::vector<std::int64_t> last_value_;
   History history_;
 };
@@ -295,7 +302,8 @@ Shape random_shape(std::mt19937_64& rng) {
   // Snapshot isolation twice as often: its write skews are what tells SI from serializable.
   constexpr Isolation kLevels[] = {Isolation::serializable,   Isolation::snapshot,
                                    Isolation::snapshot,       Isolation::snapshot_without_fcw,
-                                   Isolation::read_committed, Isolation::read_uncommitted};
+                                   Isolation::read_committed, Isolation::read_uncommitted,
+                                   Isolation::arbitrary};
   s.isolation = kLevels[pick(rng, std::size(kLevels))];
   if (chance(rng, 0.5)) s.initial_value = 0;
   return s;
