@@ -4,6 +4,7 @@
 
 #include "harness/spec.h"
 #include "targets/custom/http_client.h"
+#include "targets/custom/sql_client.h"
 #include "tests/integration/support.h"
 #include "tests/unit/spec_errors.h"
 
@@ -142,4 +143,107 @@ TEST_CASE("custom target: outcomes follow the README rules and the spec's") {
   CHECK(three.type == OpType::ok);
   CHECK(three.value == 3);
   CHECK(custom::classify(read, "read", answered(200, "not json")).type == OpType::fail);
+}
+
+namespace {
+
+std::string postgres_example() {
+  return faultline::testing::slurp(FAULTLINE_SOURCE_DIR "/examples/custom-postgres-append-serializable.yaml");
+}
+
+custom::SqlSpec postgres_sql() {
+  YAML::Node root = YAML::Load(postgres_example());
+  FieldReader sql(root["target"]["client"]["sql"], "spec.yaml", "target.client.sql");
+  return custom::read_sql_spec(sql, "target.client.sql", {"address", "node", "index", "ports.sql"});
+}
+
+custom::SqlResult sql_result(custom::SqlResult::Kind kind, std::string sqlstate = "",
+                             std::string number = "") {
+  custom::SqlResult r;
+  r.kind = kind;
+  r.sqlstate = std::move(sqlstate);
+  r.number = std::move(number);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("custom target: the sql example loads, and names the micro-ops it maps") {
+  Test test = load_test_text(postgres_example(), "spec.yaml");
+  CHECK(test.target->supported_ops() == std::vector<std::string>{"txn", "txn:append", "txn:r"});
+  CHECK(dynamic_cast<ProcessControl*>(test.target.get()) != nullptr);
+  Test again = load_test_text(YAML::Dump(test.resolved), "spec.yaml");
+  CHECK(again.target->supported_ops() == test.target->supported_ops());
+}
+
+TEST_CASE("custom target: sql templates and micro-ops are checked at load time") {
+  std::string yaml = replaced(postgres_example(), "VALUES ({key}, '{value}')", "VALUES ({key}, '{val}')");
+  std::string error = error_of(yaml);
+  INFO(error);
+  CHECK(error.find("spec.yaml:" + line_of(yaml, "append: >-") + ":") == 0);  // the template's start
+  CHECK(error.find("target.client.sql.append: unknown placeholder {val}") != std::string::npos);
+  // A read has no value to write.
+  CHECK(error_of(replaced(postgres_example(), "WHERE k = {key}\"", "WHERE k = {value}\""))
+            .find("target.client.sql.r.sql: unknown placeholder {value}") != std::string::npos);
+  // rw-register generates w micro-ops, which this spec does not map.
+  yaml = replaced(postgres_example(), "name: list-append,", "name: rw-register,");
+  error = error_of(yaml);
+  INFO(error);
+  CHECK(error.find("spec.yaml:" + line_of(yaml, "workload:") + ":") == 0);
+  CHECK(error.find("needs op 'txn:w', which target 'custom' does not support") != std::string::npos);
+  CHECK(error_of(replaced(postgres_example(), "protocol: postgres", "protocol: oracle"))
+            .find("target.client.sql.protocol: 'oracle' is not known") != std::string::npos);
+  CHECK(error_of(replaced(postgres_example(), "user: postgres, database", "usr: postgres, database"))
+            .find("target.client.sql.connect: unknown key 'usr'") != std::string::npos);
+  CHECK(error_of(replaced(postgres_example(), "result: list", "result: table"))
+            .find("target.client.sql.r.result: 'table' is not known") != std::string::npos);
+  CHECK(error_of(replaced(postgres_example(), "ready: { sql: \"SELECT 1\" }", "ready: { tcp: \"{ports.sql}\", sql: x }"))
+            .find("give one of tcp") != std::string::npos);
+  CHECK(error_of(replaced(postgres_example(), "-U, postgres, --auth", "-U, \"{owner}\", --auth"))
+            .find("target.servers.setup[0][4]: unknown placeholder {owner}") != std::string::npos);
+}
+
+TEST_CASE("custom target: a COMMIT's outcome follows the protocol defaults and the spec's rules") {
+  using Kind = custom::SqlResult::Kind;
+  custom::SqlSpec spec = postgres_sql();
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::done)) == OpType::ok);
+  custom::SqlResult rolled = sql_result(Kind::done);
+  rolled.command = "ROLLBACK";  // PostgreSQL's answer to COMMIT of an aborted transaction
+  CHECK(custom::commit_outcome(spec, rolled) == OpType::fail);
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "40001")) == OpType::fail);
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "40P01")) == OpType::fail);
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "40001", "1213")) == OpType::fail);  // Galera
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "57P01")) == OpType::info);  // shutdown
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::not_sent)) == OpType::fail);
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::lost)) == OpType::info);
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::timeout)) == OpType::info);
+  spec.errors = {{"57P01", OpType::fail}, {"1180", OpType::fail}};
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "57P01")) == OpType::fail);
+  CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "HY000", "1180")) == OpType::fail);
+}
+
+TEST_CASE("custom target: a read's rows become its value in the declared shape") {
+  custom::SqlMicroOp list;
+  list.shape = custom::ReadShape::list;
+  custom::SqlResult r = sql_result(custom::SqlResult::Kind::done);
+  std::string why;
+  CHECK(custom::read_value(list, r, why) == nlohmann::json(nullptr));  // no row: never appended
+  r.rows = {std::string("1,2,30")};
+  CHECK(custom::read_value(list, r, why) == nlohmann::json::array({1, 2, 30}));
+  r.rows = {std::string("")};
+  CHECK(custom::read_value(list, r, why) == nlohmann::json::array());
+  r.rows = {std::string("1,x")};
+  CHECK_FALSE(custom::read_value(list, r, why).has_value());
+  CHECK(why.find("'x'") != std::string::npos);
+
+  custom::SqlMicroOp value;
+  r.rows = {std::string("[1, 2]")};
+  CHECK(custom::read_value(value, r, why) == nlohmann::json::array({1, 2}));
+  r.rows = {std::nullopt};
+  CHECK(custom::read_value(value, r, why) == nlohmann::json(nullptr));
+
+  custom::SqlMicroOp rows;
+  rows.shape = custom::ReadShape::rows;
+  r.rows = {std::string("4"), std::string("7")};
+  CHECK(custom::read_value(rows, r, why) == nlohmann::json::array({4, 7}));
 }
