@@ -386,7 +386,7 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
       return r.ok() ? "" : name + ": ready command exit " + std::to_string(r.exit_code) + ": " +
                                printable(r.output.substr(0, 200));
     }
-    auto connection = connect_sql(*client_.sql, v, 1000, SqlClock::now() + 1s, why);
+    auto connection = connect_sql(*client_.sql, v, std::nullopt, SqlClock::now() + 1s, why);
     if (!connection) return name + ": " + why;
     SqlResult r = connection->exec(ready.sql->render(v), SqlClock::now() + 1s);
     if (r.kind != SqlResult::Kind::done) return name + ": " + printable(r.message);

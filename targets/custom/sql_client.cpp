@@ -78,8 +78,10 @@ class SqlClient final : public Client {
       if (!connection_) return {OpType::fail, nullptr, "connect: " + why};
     }
     auto deadline = SqlClock::now() + timeout_;
-    SqlResult begin = connection_->exec(spec_.begin.render(values_), deadline);
-    if (begin.kind != SqlResult::Kind::done) return abandon(begin, "begin");
+    for (const auto& statement : spec_.begin) {
+      SqlResult begin = connection_->exec(statement.render(values_), deadline);
+      if (begin.kind != SqlResult::Kind::done) return abandon(begin, "begin");
+    }
     json completed = op.value;
     for (std::size_t i = 0; i < op.value.size(); ++i) {
       const json& mop = op.value[i];
@@ -137,7 +139,7 @@ SqlSpec read_sql_spec(FieldReader& sql, const std::string& context,
   session.insert("timeout_ms");
   spec.session = statements(sql, "session", context, session, false);
   spec.schema = statements(sql, "schema", context, node_placeholders, false);
-  spec.begin = template_field(sql, "begin", context, node_placeholders);
+  spec.begin = statements(sql, "begin", context, node_placeholders, true);
   spec.commit = template_field(sql, "commit", context, node_placeholders, "COMMIT");
   spec.rollback = template_field(sql, "rollback", context, node_placeholders, "ROLLBACK");
   for (const std::string f : {"append", "w", "r"}) {
@@ -213,8 +215,8 @@ std::optional<json> read_value(const SqlMicroOp& op, const SqlResult& r, std::st
 }
 
 std::unique_ptr<SqlConnection> connect_sql(const SqlSpec& spec, const Values& node_values,
-                                           int timeout_ms, SqlClock::time_point deadline,
-                                           std::string& why) {
+                                           std::optional<int> timeout_ms,
+                                           SqlClock::time_point deadline, std::string& why) {
   SqlEndpoint endpoint;
   for (const auto& [key, value] : spec.connect) endpoint[key] = value.render(node_values);
   auto connection = make_sql_connection(spec.protocol, endpoint);
@@ -222,8 +224,9 @@ std::unique_ptr<SqlConnection> connect_sql(const SqlSpec& spec, const Values& no
     why = connection->error();
     return nullptr;
   }
+  if (!timeout_ms) return connection;
   Values session = node_values;
-  session["timeout_ms"] = std::to_string(timeout_ms);
+  session["timeout_ms"] = std::to_string(*timeout_ms);
   for (const auto& statement : spec.session) {
     SqlResult r = connection->exec(statement.render(session), deadline);
     if (r.kind != SqlResult::Kind::done) {
@@ -235,10 +238,9 @@ std::unique_ptr<SqlConnection> connect_sql(const SqlSpec& spec, const Values& no
 }
 
 void create_schema(const SqlSpec& spec, const Values& node_values) {
-  constexpr int kSchemaTimeoutMs = 30000;
-  auto deadline = SqlClock::now() + std::chrono::milliseconds(kSchemaTimeoutMs);
+  auto deadline = SqlClock::now() + std::chrono::seconds(30);
   std::string why;
-  auto connection = connect_sql(spec, node_values, kSchemaTimeoutMs, deadline, why);
+  auto connection = connect_sql(spec, node_values, std::nullopt, deadline, why);
   if (!connection) throw TargetError("sql: cannot connect to create the schema: " + why);
   for (const auto& statement : spec.schema) {
     std::string text = statement.render(node_values);

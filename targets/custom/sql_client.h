@@ -48,9 +48,10 @@ struct SqlErrorRule {
 struct SqlSpec {
   std::string protocol;  // postgres | mysql
   std::vector<std::pair<std::string, Template>> connect;  // host, port, user, password, database
-  std::vector<Template> session;  // run after each connect ({timeout_ms} known there)
-  std::vector<Template> schema;   // run once on the first node before the test
-  Template begin, commit, rollback;
+  std::vector<Template> session;  // run on each client connection ({timeout_ms} known there)
+  std::vector<Template> schema;   // run once on the first node before the test, no session
+  std::vector<Template> begin;  // one statement or several (SET TRANSACTION ...; START TRANSACTION)
+  Template commit, rollback;
   std::map<std::string, SqlMicroOp> micro_ops;  // append, w, r
   std::vector<SqlErrorRule> errors;             // for an error answered to COMMIT
 };
@@ -70,11 +71,12 @@ OpType commit_outcome(const SqlSpec& spec, const SqlResult& r);
 // parse into the shape.
 std::optional<nlohmann::json> read_value(const SqlMicroOp& op, const SqlResult& r, std::string& why);
 
-// A connection to the node whose placeholders are `node_values`, opened, its session
-// statements run; on failure nullptr and `why`.
+// A connection to the node whose placeholders are `node_values`, opened, and for a client
+// (`timeout_ms` set) its session statements run; on failure nullptr and `why`. Readiness
+// probes and the schema connect without a session: it may name what the schema makes.
 std::unique_ptr<SqlConnection> connect_sql(const SqlSpec& spec, const Values& node_values,
-                                           int timeout_ms, SqlClock::time_point deadline,
-                                           std::string& why);
+                                           std::optional<int> timeout_ms,
+                                           SqlClock::time_point deadline, std::string& why);
 
 // Runs the schema statements on the node. Throws TargetError naming the failing statement.
 void create_schema(const SqlSpec& spec, const Values& node_values);

@@ -43,20 +43,7 @@ class PostgresWire final : public SqlConnection {
   const std::string& error() const override { return connection_.error(); }
 
   SqlResult exec(const std::string& sql, SqlClock::time_point deadline) override {
-    pg::StepResult r = connection_.exec(sql, {}, deadline);
-    SqlResult out;
-    using From = pg::StepResult::Kind;
-    using To = SqlResult::Kind;
-    out.kind = r.kind == From::done       ? To::done
-               : r.kind == From::error    ? To::error
-               : r.kind == From::not_sent ? To::not_sent
-               : r.kind == From::timeout  ? To::timeout
-                                          : To::lost;
-    out.message = std::move(r.message);
-    out.sqlstate = std::move(r.sqlstate);
-    out.command = std::move(r.command);
-    out.rows = std::move(r.rows);
-    return out;
+    return connection_.exec(sql, {}, deadline);
   }
 
  private:

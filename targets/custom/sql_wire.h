@@ -6,30 +6,14 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "targets/sql_result.h"
 
 namespace faultline::custom {
 
 using SqlClock = std::chrono::steady_clock;
-
-// How one statement ended.
-struct SqlResult {
-  enum class Kind {
-    done,      // the server answered without error
-    error,     // the server answered with an error (code set)
-    not_sent,  // nothing reached the server (the connection was known bad before the send)
-    lost,      // the connection broke after the statement was (perhaps partly) sent
-    timeout,   // no answer before the deadline
-  };
-  Kind kind = Kind::lost;
-  std::string message;  // one line
-  std::string sqlstate;  // five characters when the server sent an error
-  std::string number;    // the server's own error number, where the wire has one (MySQL: 1213)
-  std::string command;   // PostgreSQL's command tag when done ("COMMIT", "ROLLBACK")
-  std::vector<std::optional<std::string>> rows;  // first column of each row; nullopt for NULL
-};
 
 class SqlConnection {
  public:

@@ -10,27 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "targets/sql_result.h"
+
 namespace faultline::pg {
 
 using Clock = std::chrono::steady_clock;
 
-// How one statement ended.
-struct StepResult {
-  enum class Kind {
-    done,        // the server answered without error
-    error,       // the server answered with an error (sqlstate, severity set)
-    not_sent,    // the statement could not be handed to the socket: nothing reached the server
-    lost,        // the connection broke after the statement was sent
-    timeout,     // no answer before the deadline
-  };
-  Kind kind = Kind::lost;
-  std::string message;   // error text, one line
-  std::string sqlstate;  // five characters when the server sent an error
-  std::string severity;  // ERROR, FATAL, PANIC
-  std::string command;   // command tag when done ("COMMIT", "ROLLBACK", "INSERT 0 1")
-  // First column of each row, as text; nullopt for SQL NULL.
-  std::vector<std::optional<std::string>> rows;
-};
+using StepResult = SqlResult;
 
 class Connection {
  public:

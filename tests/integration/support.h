@@ -130,6 +130,13 @@ inline void require_host_clean(const TempDir& dir, const std::string& host_rules
   CHECK(after.host_iptables == host_rules_before);
 }
 
+// How many `f` nemesis ops (start-partition, stop-kill) took effect in `history`.
+inline int count_nemesis(const History& history, const std::string& f) {
+  int n = 0;
+  for (const auto& op : history) n += op.is_nemesis() && op.f == f && op.type == OpType::info;
+  return n;
+}
+
 // Polls `predicate` every 100 ms until it holds or `timeout` passes.
 template <class Predicate>
 bool eventually(std::chrono::seconds timeout, Predicate predicate) {

@@ -20,12 +20,6 @@ std::string register_spec(const std::string& read_mode, int time_limit_s) {
          "seed: 11\n";
 }
 
-int count_nemesis(const History& history, const std::string& f) {
-  int n = 0;
-  for (const auto& op : history) n += op.is_nemesis() && op.f == f && op.type == OpType::info;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("etcd: 3 nodes under partitions with linearizable reads is linearizable") {

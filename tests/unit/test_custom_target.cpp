@@ -157,9 +157,9 @@ custom::SqlSpec postgres_sql() {
   return custom::read_sql_spec(sql, "target.client.sql", {"address", "node", "index", "ports.sql"});
 }
 
-custom::SqlResult sql_result(custom::SqlResult::Kind kind, std::string sqlstate = "",
+SqlResult sql_result(SqlResult::Kind kind, std::string sqlstate = "",
                              std::string number = "") {
-  custom::SqlResult r;
+  SqlResult r;
   r.kind = kind;
   r.sqlstate = std::move(sqlstate);
   r.number = std::move(number);
@@ -204,10 +204,10 @@ TEST_CASE("custom target: sql templates and micro-ops are checked at load time")
 }
 
 TEST_CASE("custom target: a COMMIT's outcome follows the protocol defaults and the spec's rules") {
-  using Kind = custom::SqlResult::Kind;
+  using Kind = SqlResult::Kind;
   custom::SqlSpec spec = postgres_sql();
   CHECK(custom::commit_outcome(spec, sql_result(Kind::done)) == OpType::ok);
-  custom::SqlResult rolled = sql_result(Kind::done);
+  SqlResult rolled = sql_result(Kind::done);
   rolled.command = "ROLLBACK";  // PostgreSQL's answer to COMMIT of an aborted transaction
   CHECK(custom::commit_outcome(spec, rolled) == OpType::fail);
   CHECK(custom::commit_outcome(spec, sql_result(Kind::error, "40001")) == OpType::fail);
@@ -225,7 +225,7 @@ TEST_CASE("custom target: a COMMIT's outcome follows the protocol defaults and t
 TEST_CASE("custom target: a read's rows become its value in the declared shape") {
   custom::SqlMicroOp list;
   list.shape = custom::ReadShape::list;
-  custom::SqlResult r = sql_result(custom::SqlResult::Kind::done);
+  SqlResult r = sql_result(SqlResult::Kind::done);
   std::string why;
   CHECK(custom::read_value(list, r, why) == nlohmann::json(nullptr));  // no row: never appended
   r.rows = {std::string("1,2,30")};
