@@ -302,7 +302,9 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
   explicit PostgresTarget(PostgresOptions options) : options_(std::move(options)) {}
   ~PostgresTarget() override { stop(); }
 
-  std::vector<std::string> supported_ops() const override { return {"txn", "add", "read"}; }
+  std::vector<std::string> supported_ops() const override {
+    return {"txn", "txn:append", "txn:w", "txn:r", "add", "read"};
+  }
 
   void start(const ClusterContext& context) override {
     const NodeInfo& node = context.cluster.nodes().front();
