@@ -45,14 +45,6 @@ std::string client_url(const NodeInfo& node) {
   return "http://" + node.address + ":" + std::to_string(kClientPort);
 }
 
-std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
-// Values are stored as their JSON text; reads parse them back.
-json parse_value(const std::string& text) {
-  json v = json::parse(text, nullptr, false);
-  return v.is_discarded() ? json(text) : v;
-}
-
 class EtcdClient final : public Client {
  public:
   EtcdClient(const NodeInfo& node, const ClientOptions& options, ReadMode read_mode)

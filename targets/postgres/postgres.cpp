@@ -408,7 +408,7 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
   ~PostgresTarget() override { stop(); }
 
   std::vector<std::string> supported_ops() const override {
-    return {"txn", "add", "read", "open-accounts", "transfer", "read-accounts"};
+    return {"txn", "txn:append", "txn:w", "txn:r", "add", "read", "open-accounts", "transfer", "read-accounts"};
   }
 
   void start(const ClusterContext& context) override {

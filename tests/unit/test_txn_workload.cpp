@@ -75,7 +75,8 @@ TEST_CASE("txn workloads: the three postgres examples load with their claims") {
     CHECK(test.resolved["workload"]["claim"].as<std::string>() == level);
     CHECK(test.workload->guarantee() == level + " transactions (list-append)");
     CHECK(test.target->supported_ops() ==
-          std::vector<std::string>{"txn", "add", "read", "open-accounts", "transfer", "read-accounts"});
+          std::vector<std::string>{"txn", "txn:append", "txn:w", "txn:r", "add", "read", "open-accounts",
+                                   "transfer", "read-accounts"});
   }
 }
 
