@@ -200,10 +200,57 @@ json not_exercised(const std::string& keys, std::size_t retried, std::size_t unk
 
 class ExactlyOnceChecker final : public Checker {
  public:
-  CheckResult check(const History& history, const CheckLimits&) const override {
-    return check_exactly_once(history);
-  }
+  CheckResult check(const History& history, const CheckLimits&) const override;
 };
+
+// What the history says: the starting balances, each transfer's attempts, the final snapshot.
+struct Observed {
+  std::optional<std::vector<std::int64_t>> initial, final_balances;
+  std::vector<LogRow> log;
+  std::int64_t read_index = -1;  // the final read's invocation
+  std::optional<std::int64_t> min_balance;
+  std::map<std::int64_t, Transfer> transfers;
+  std::size_t attempts = 0;
+};
+
+void add_attempt(Observed& o, const Op& invoke, OpType outcome, const Op* done) {
+  const json& v = invoke.value;
+  std::int64_t id = integer(v, "id", invoke);
+  Transfer asked{id, integer(v, "from", invoke), integer(v, "to", invoke),
+                 integer(v, "amount", invoke), {}};
+  auto [it, first] = o.transfers.emplace(id, asked);
+  Transfer& t = it->second;
+  if (!first && (asked.from != t.from || asked.to != t.to || asked.amount != t.amount))
+    bad(invoke, "a resend of transfer " + std::to_string(id) + " asks for something else");
+  if (v.contains("min_balance")) o.min_balance = integer(v, "min_balance", invoke);
+  Attempt a{invoke.index, outcome, false, false, std::nullopt};
+  if (v.contains("key") && v["key"].is_string()) a.key = v["key"].get<std::string>();
+  if (done && done->value.is_object()) {
+    a.duplicate = outcome == OpType::ok && done->value.value("duplicate", false);
+    a.declined = outcome == OpType::fail && done->value.contains("declined");
+  }
+  t.attempts.push_back(a);
+  ++o.attempts;
+}
+
+Observed observe(const History& history) {
+  Observed o;
+  for (const PairedOp& pair : pair_ops(history, kInMemoryHistory)) {
+    const Op& invoke = history[pair.invoke];
+    OpType outcome = pair.outcome(history);
+    const Op* done = pair.completion ? &history[*pair.completion] : nullptr;
+    if (invoke.f == "open-accounts") {
+      if (outcome == OpType::ok && !o.initial) o.initial = balances_of(invoke.value, invoke);
+    } else if (invoke.f == "read-accounts" && outcome == OpType::ok) {
+      o.final_balances = balances_of(done->value, *done);  // the last successful read is final
+      o.log = log_of(done->value, *done);
+      o.read_index = invoke.index;
+    } else if (invoke.f == "transfer") {
+      add_attempt(o, invoke, outcome, done);
+    }
+  }
+  return o;
+}
 
 }  // namespace
 
@@ -212,43 +259,8 @@ CheckResult check_exactly_once(const History& history) {
   CheckResult result;
   result.checker = "exactly-once-transfer";
   result.model = "exactly-once transfers under at-least-once delivery";
-  std::optional<std::vector<std::int64_t>> initial, final_balances;
-  std::vector<LogRow> log;
-  std::int64_t read_index = -1;
-  std::optional<std::int64_t> min_balance;
-  std::map<std::int64_t, Transfer> transfers;
-  std::size_t attempts = 0;
-  for (const PairedOp& pair : pair_ops(history, kInMemoryHistory)) {
-    const Op& invoke = history[pair.invoke];
-    OpType outcome = pair.outcome(history);
-    const Op* done = pair.completion ? &history[*pair.completion] : nullptr;
-    if (invoke.f == "open-accounts") {
-      if (outcome == OpType::ok && !initial) initial = balances_of(invoke.value, invoke);
-    } else if (invoke.f == "read-accounts") {
-      if (outcome != OpType::ok) continue;
-      final_balances = balances_of(done->value, *done);  // the last successful read is final
-      log = log_of(done->value, *done);
-      read_index = invoke.index;
-    } else if (invoke.f == "transfer") {
-      const json& v = invoke.value;
-      Transfer& t = transfers[integer(v, "id", invoke)];
-      t.id = integer(v, "id", invoke);
-      Transfer asked{t.id, integer(v, "from", invoke), integer(v, "to", invoke),
-                     integer(v, "amount", invoke), {}};
-      if (!t.attempts.empty() && (asked.from != t.from || asked.to != t.to || asked.amount != t.amount))
-        bad(invoke, "a resend of transfer " + std::to_string(t.id) + " asks for something else");
-      t.from = asked.from, t.to = asked.to, t.amount = asked.amount;
-      if (v.contains("min_balance")) min_balance = integer(v, "min_balance", invoke);
-      Attempt a{invoke.index, outcome, false, false, std::nullopt};
-      if (v.contains("key") && v["key"].is_string()) a.key = v["key"].get<std::string>();
-      if (done && done->value.is_object()) {
-        a.duplicate = outcome == OpType::ok && done->value.value("duplicate", false);
-        a.declined = outcome == OpType::fail && done->value.contains("declined");
-      }
-      t.attempts.push_back(a);
-      ++attempts;
-    }
-  }
+  Observed observed = observe(history);
+  auto& [initial, final_balances, log, read_index, min_balance, transfers, attempts] = observed;
   std::string keys = key_scheme(transfers);
   std::size_t retried = 0, unknown_attempt = 0;
   for (const auto& [id, t] : transfers) {
@@ -411,6 +423,10 @@ CheckResult check_exactly_once(const History& history) {
   result.check_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+CheckResult ExactlyOnceChecker::check(const History& history, const CheckLimits&) const {
+  return check_exactly_once(history);
 }
 
 std::shared_ptr<const Checker> exactly_once_checker() {

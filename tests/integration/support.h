@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -283,6 +284,59 @@ inline Output chromium(const std::filesystem::path& page, const std::vector<std:
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back("file://" + page.string());
   return run_program(chromium_path(), args);
+}
+
+// Transfers with an attempt of unknown outcome that were resent afterwards: what makes a
+// transfer run a test of dedupe at all.
+inline std::int64_t resent_after_info(const History& h) {
+  std::set<std::int64_t> unknown, resent;
+  for (const auto& pair : pair_ops(h, kInMemoryHistory)) {
+    const Op& in = h[pair.invoke];
+    if (in.f != "transfer") continue;
+    std::int64_t id = in.value["id"].get<std::int64_t>();
+    if (pair.outcome(h) == OpType::info) unknown.insert(id);
+    if (in.value["attempt"].get<int>() > 1 && unknown.contains(id)) resent.insert(id);
+  }
+  return static_cast<std::int64_t>(resent.size());
+}
+
+enum class TransferKeys { per_transfer, none };
+
+// Runs examples/<name>.yaml (a transfer workload) and checks what every target must show.
+// With keys: valid, answers lost after commit resent and recognised as applied, nothing
+// applied twice. Without: invalid, transfers applied twice while the balances agree with the
+// log and the total holds (double application, not broken bookkeeping), explained in
+// report.html and summary.md. Both: the total is conserved.
+inline RunResult run_transfer_example(const TempDir& dir, const std::string& name, TransferKeys keys) {
+  auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/" + name + ".yaml"));
+  INFO(r.output.text);
+  REQUIRE(r.results.contains("checks"));
+  REQUIRE(r.results["checks"][0]["checker"] == "exactly-once-transfer");
+  const nlohmann::json& details = r.results["checks"][0]["details"];
+  INFO(details.dump(1).substr(0, 4000));
+  CHECK(resent_after_info(r.history) > 0);
+  CHECK(details["total_final"] == details["total_initial"]);
+  CHECK(details["unexplained_accounts"].empty());
+  CHECK(details["lost"].empty());
+  if (keys == TransferKeys::per_transfer) {
+    CHECK(r.output.exit_code == 0);
+    CHECK(r.results["verdict"] == "valid");
+    CHECK(details["keys"] == "per-transfer");
+    CHECK(details["acknowledged"].get<int>() > 200);
+    // Only a commit applied after its client gave up makes a resend the store already has.
+    CHECK(details["acknowledged_duplicate"].get<int>() > 0);
+    CHECK(details["double_applied_count"] == 0);
+    CHECK(slurp(r.dir / "report.html").find("dedupe store") != std::string::npos);
+  } else {
+    CHECK(r.output.exit_code == 1);
+    CHECK(r.results["verdict"] == "invalid");
+    CHECK(details["keys"] == "none");
+    CHECK(details["double_applied_count"].get<int>() > 0);
+    CHECK(slurp(r.dir / "report.html").find("the resend was applied as a new transfer") !=
+          std::string::npos);
+    CHECK(slurp(r.dir / "summary.md").find("`double-applied` transfer") != std::string::npos);
+  }
+  return r;
 }
 
 }  // namespace faultline::testing

@@ -127,3 +127,17 @@ TEST_CASE("etcd: Ctrl-C mid-run heals, tears down and checks what was recorded")
   CHECK(results["interrupted"] == true);
   require_host_clean(dir, rules_before);
 }
+
+TEST_CASE("etcd: transfers resent under their idempotency key apply exactly once across leader pauses and a kill") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_transfer_example(dir, "etcd-transfer-keys", TransferKeys::per_transfer);
+  require_no_leftovers(rules_before, std::filesystem::canonical(r.dir), dir.path());
+}
+
+TEST_CASE("etcd: transfers resent without a key are applied twice after a leader pause") {
+  std::string rules_before = host_iptables();
+  TempDir dir;
+  auto r = run_transfer_example(dir, "etcd-transfer-no-keys", TransferKeys::none);
+  require_no_leftovers(rules_before, std::filesystem::canonical(r.dir), dir.path());
+}
