@@ -19,8 +19,11 @@ using nlohmann::json;
 // Bounds recursion so a hostile file cannot overflow the stack.
 constexpr int kMaxDepth_levels = 256;
 
+// ASCII space as std::isspace sees it in the C locale, inline: the reader calls it per byte.
+bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 bool is_delimiter(char c) {
-  return std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ')' ||
+  return is_space(c) || c == ',' || c == '(' || c == ')' ||
          c == '[' || c == ']' || c == '{' || c == '}' || c == '"' || c == ';';
 }
 
@@ -34,7 +37,7 @@ class Parser {
       char c = text_[pos_];
       if (c == ';') {
         while (pos_ < text_.size() && text_[pos_] != '\n') advance();
-      } else if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
+      } else if (is_space(c) || c == ',') {
         advance();
       } else {
         return true;

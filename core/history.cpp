@@ -2,7 +2,6 @@
 
 #include <cassert>
 #include <cmath>
-#include <map>
 #include <sstream>
 
 #include "core/edn.h"
@@ -83,7 +82,10 @@ std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>()
 }  // namespace
 
 // Accepts our own field names and Jepsen's (time in ns as "time", EDN keywords as strings).
-Op op_from_json(const json& object) {
+namespace {
+
+// `movable`: the caller owns `object` and hands its value over (no copy).
+Op op_from(const json& object, bool movable) {
   if (!object.is_object()) throw std::invalid_argument("expected an op map, got " + printable(object.dump()));
   Op op;
   auto type = object.find("type");
@@ -121,11 +123,22 @@ Op op_from_json(const json& object) {
   }
   if (auto f = object.find("f"); f != object.end() && !f->is_null()) op.f = text_of(*f);
   if (auto k = object.find("key"); k != object.end() && !k->is_null()) op.key = text_of(*k);
-  if (auto v = object.find("value"); v != object.end()) op.value = *v;
+  if (auto v = object.find("value"); v != object.end()) {
+    if (movable) {
+      op.value = std::move(const_cast<json&>(*v));  // values are most of a history's bytes
+    } else {
+      op.value = *v;
+    }
+  }
   if (auto n = object.find("node"); n != object.end() && !n->is_null()) op.node = text_of(*n);
   if (auto e = object.find("error"); e != object.end() && !e->is_null()) op.error = text_of(*e);
   return op;
 }
+
+}  // namespace
+
+Op op_from_json(const json& object) { return op_from(object, false); }
+Op op_from_json(json&& object) { return op_from(object, true); }
 
 namespace {
 
@@ -158,26 +171,16 @@ Format detect_format(std::string_view text) {
   return Format::edn;
 }
 
-// Where an op is in its file: a line, or for a JSON array (one line) its position in the array.
-struct Position {
-  std::size_t line = 0;
-  std::optional<std::size_t> array_position;
-  std::string prefix() const {
-    return array_position ? "op at array position " + std::to_string(*array_position) + ": " : "";
-  }
-};
-
-void add_op(History& history, std::vector<Position>& positions, const json& object,
-            const std::string& source, Position at) {
+// Checks and converts one op map of the file.
+Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
   if (nested_deeper_than(object, kMaxNesting_levels))
     throw HistoryError(source, at.line,
                        at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
                            " levels");
   try {
-    Op op = op_from_json(object);
-    if (op.index < 0) op.index = static_cast<std::int64_t>(history.size());
-    history.push_back(std::move(op));
-    positions.push_back(at);
+    Op op = op_from_json(std::move(object));
+    if (op.index < 0) op.index = static_cast<std::int64_t>(ordinal);
+    return op;
   } catch (const std::invalid_argument& e) {
     throw HistoryError(source, at.line, at.prefix() + e.what());
   }
@@ -186,49 +189,54 @@ void add_op(History& history, std::vector<Position>& positions, const json& obje
 // Pairs client ops (see pair_ops). `positions`, when given, holds each op's place in its file,
 // for the message.
 std::vector<PairedOp> pair_ops_at(const History& history, const std::string& source,
-                                  const std::vector<Position>* positions) {
+                                  const std::vector<OpPosition>* positions) {
   std::vector<PairedOp> pairs;
-  std::map<std::int64_t, std::size_t> in_flight;  // process -> position in `pairs`
+  OpPairing pairing(source);
   for (std::size_t i = 0; i < history.size(); ++i) {
     const Op& op = history[i];
     if (op.is_nemesis()) continue;
     if (op.type == OpType::invoke) {
-      auto [it, inserted] = in_flight.emplace(op.process, pairs.size());
-      if (!inserted) {
-        std::size_t earlier = pairs[it->second].invoke;
-        Position at = positions ? (*positions)[i] : Position{};
-        std::string earlier_line =
-            positions && (*positions)[earlier].line > 0
-                ? " (line " + std::to_string((*positions)[earlier].line) + ")"
-                : "";
-        throw HistoryError(source, at.line,
-                           at.prefix() + "process " + std::to_string(op.process) +
-                               " invokes op index " + std::to_string(op.index) +
-                               " while op index " + std::to_string(history[earlier].index) +
-                               earlier_line +
-                               " is still in flight (a process runs one op at a time)");
-      }
+      pairing.invoke(op, pairs.size(), positions ? (*positions)[i] : OpPosition{});
       pairs.push_back(PairedOp{i, std::nullopt});
-      continue;
+    } else if (auto slot = pairing.complete(op)) {
+      pairs[*slot].completion = i;
+    } else {
+      pairs.push_back(PairedOp{i, i});  // a completion with no invocation: known by its outcome
     }
-    auto it = in_flight.find(op.process);
-    if (it == in_flight.end()) {
-      // A completion with no invocation: an op known only by its outcome.
-      pairs.push_back(PairedOp{i, i});
-      continue;
-    }
-    pairs[it->second].completion = i;
-    in_flight.erase(it);
   }
   return pairs;
 }
 
 }  // namespace
 
-HistoryRead read_history_text_file(std::string_view text, const std::string& source) {
-  HistoryRead read;
-  History& history = read.history;
-  std::vector<Position> positions;  // of each op in `history`
+std::string OpPosition::prefix() const {
+  return array_position ? "op at array position " + std::to_string(*array_position) + ": " : "";
+}
+
+void OpPairing::invoke(const Op& op, std::size_t slot, const OpPosition& at) {
+  auto [it, inserted] = in_flight_.try_emplace(op.process, Flight{slot, op.index, at.line});
+  if (inserted) return;
+  std::string earlier_line =
+      it->second.line > 0 ? " (line " + std::to_string(it->second.line) + ")" : "";
+  throw HistoryError(source_, at.line,
+                     at.prefix() + "process " + std::to_string(op.process) + " invokes op index " +
+                         std::to_string(op.index) + " while op index " +
+                         std::to_string(it->second.index) + earlier_line +
+                         " is still in flight (a process runs one op at a time)");
+}
+
+std::optional<std::size_t> OpPairing::complete(const Op& op) {
+  auto it = in_flight_.find(op.process);
+  if (it == in_flight_.end()) return std::nullopt;
+  std::size_t slot = it->second.slot;
+  in_flight_.erase(it);
+  return slot;
+}
+
+std::size_t for_each_op(std::string_view text, const std::string& source,
+                        const std::function<void(Op&&, const OpPosition&)>& visit) {
+  std::size_t ordinal = 0;  // ops so far: the index of an op that has none
+  auto add = [&](json&& object, const OpPosition& at) { visit(op_at(std::move(object), source, at, ordinal++), at); };
   switch (detect_format(text)) {
     case Format::jsonl: {
       std::size_t line_number = 0;
@@ -243,28 +251,24 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (object.is_discarded()) {
           // A run killed mid-write leaves a torn last line: keep the readable prefix.
-          if (start > text.size()) {
-            read.torn_line = line_number;
-            break;
-          }
+          if (start > text.size()) return line_number;
           throw HistoryError(source, line_number, "not a JSON object: " + printable(line, 80));
         }
-        add_op(history, positions, object, source, Position{line_number, std::nullopt});
+        add(std::move(object), OpPosition{line_number, std::nullopt});
       }
-      break;
+      return 0;
     }
     case Format::json_array: {
       json array = json::parse(text, nullptr, /*allow_exceptions=*/false);
       if (array.is_discarded() || !array.is_array())
         throw HistoryError(source, 0, "not a valid JSON array of ops");
-      for (std::size_t i = 0; i < array.size(); ++i)
-        add_op(history, positions, array[i], source, Position{0, i});
-      break;
+      for (std::size_t i = 0; i < array.size(); ++i) add(std::move(array[i]), OpPosition{0, i});
+      return 0;
     }
     case Format::edn:
       try {
         edn::parse_each(text, [&](json&& object, std::size_t line) {
-          add_op(history, positions, object, source, Position{line, std::nullopt});
+          add(std::move(object), OpPosition{line, std::nullopt});
         });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());
@@ -272,9 +276,19 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
         // The EDN parser's own dump() of a non-string map key holding invalid UTF-8 (fuzz/).
         throw HistoryError(source, 0, e.what());
       }
-      break;
+      return 0;
   }
-  (void)pair_ops_at(history, source, &positions);
+  return 0;
+}
+
+HistoryRead read_history_text_file(std::string_view text, const std::string& source) {
+  HistoryRead read;
+  std::vector<OpPosition> positions;  // of each op in the history
+  read.torn_line = for_each_op(text, source, [&](Op&& op, const OpPosition& at) {
+    read.history.push_back(std::move(op));
+    positions.push_back(at);
+  });
+  (void)pair_ops_at(read.history, source, &positions);
   return read;
 }
 
@@ -282,12 +296,26 @@ History read_history_text(std::string_view text, const std::string& source) {
   return read_history_text_file(text, source).history;
 }
 
-HistoryRead read_history_file(const std::filesystem::path& path) {
+std::string read_file_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw HistoryError(path.string(), 0, "cannot open the file");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return read_history_text_file(buffer.str(), path.string());
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  std::string text;
+  if (!ec) text.resize(size);  // one read, no stream buffer copies (histories run to GBs)
+  if (!in.read(text.data(), static_cast<std::streamsize>(text.size())))
+    throw HistoryError(path.string(), 0, "cannot read the file");
+  char c;
+  if (in.get(c)) {  // grew while read, or not a regular file: read the rest as a stream
+    std::ostringstream rest;
+    rest << c << in.rdbuf();
+    text += rest.str();
+  }
+  return text;
+}
+
+HistoryRead read_history_file(const std::filesystem::path& path) {
+  return read_history_text_file(read_file_text(path), path.string());
 }
 
 History read_history(const std::filesystem::path& path) { return read_history_file(path).history; }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iosfwd>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace faultline {
@@ -83,8 +85,46 @@ bool nested_deeper_than(const nlohmann::json& value, std::size_t levels);
 nlohmann::json op_to_json(const Op& op);
 // One JSONL line (no newline), fields in a fixed readable order.
 std::string op_to_line(const Op& op);
-// Throws std::invalid_argument naming the field that is missing or of the wrong type.
+// Throws std::invalid_argument naming the field that is missing or of the wrong type. The
+// rvalue form moves the value out instead of copying it.
 Op op_from_json(const nlohmann::json& object);
+Op op_from_json(nlohmann::json&& object);
+
+// Where an op is in its file: a line, or for a JSON array (one line) its position in the array.
+struct OpPosition {
+  std::size_t line = 0;
+  std::optional<std::size_t> array_position;
+  std::string prefix() const;  // "op at array position N: " for a JSON array, else ""
+};
+
+// Reads the ops of `text` (any format read_history accepts) one at a time, in file order, and
+// hands each to `visit`: a history need not be held whole (the txn checker compiles each op as
+// it comes). Ops without an index get their position in the file. Returns the 1-based line of
+// a torn last JSONL line, dropped; 0 if none. Throws HistoryError on bad input.
+std::size_t for_each_op(std::string_view text, const std::string& source,
+                        const std::function<void(Op&&, const OpPosition&)>& visit);
+
+// The whole file, as read_history_file reads it.
+std::string read_file_text(const std::filesystem::path& path);
+
+// Pairs ops one at a time, by pair_ops' rule: `slot` is the caller's name for an invocation.
+class OpPairing {
+ public:
+  explicit OpPairing(std::string source) : source_(std::move(source)) {}
+  // Throws HistoryError, naming `at`, if op.process already has an op in flight.
+  void invoke(const Op& op, std::size_t slot, const OpPosition& at);
+  // The slot of the invocation `op` completes; nullopt if op.process had none in flight.
+  std::optional<std::size_t> complete(const Op& op);
+
+ private:
+  struct Flight {
+    std::size_t slot;
+    std::int64_t index;
+    std::size_t line;
+  };
+  std::string source_;
+  std::unordered_map<std::int64_t, Flight> in_flight_;  // by process
+};
 
 // Reads a history in any supported format, detected from the content:
 //  - faultline JSON Lines (one op object a line);

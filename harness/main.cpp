@@ -139,16 +139,17 @@ std::optional<std::int64_t> txn_initial_value(const std::string& text) {
   return value.get<std::int64_t>();
 }
 
-// Linearizability for single-object models, Elle's cycle search for transactional ones.
-checker::CheckResult check_one(const History& history, const CheckArgs& args) {
-  if (is_txn_model(args.model)) {
-    checker::TxnOptions options;
-    options.workload = args.model;
-    options.claim = args.claim;
-    options.time_limit_s = args.time_limit_s;
-    if (!args.initial_value.empty()) options.initial_value = txn_initial_value(args.initial_value);
-    return checker::check_transactions(history, options);
-  }
+checker::TxnOptions txn_options(const CheckArgs& args) {
+  checker::TxnOptions options;
+  options.workload = args.model;
+  options.claim = args.claim;
+  options.time_limit_s = args.time_limit_s;
+  if (!args.initial_value.empty()) options.initial_value = txn_initial_value(args.initial_value);
+  return options;
+}
+
+// Linearizability for single-object models (transactional ones: check_file).
+checker::CheckResult check_linear(const History& history, const CheckArgs& args) {
   checker::LinearOptions options;
   options.model = args.model;
   options.time_limit_s = args.time_limit_s;
@@ -163,18 +164,24 @@ bool has_client_ops(const History& history) {
 
 // Checks one file. A torn last line is dropped and said; an empty history is unknown (nothing
 // was tested) unless allowed.
+// Transactional histories are compiled as they are read (no History held: a million txns).
 checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
                                 std::size_t& torn_line) {
+  checker::CheckResult empty;
+  empty.checker = is_txn_model(args.model) ? "elle-" + args.model : "linearizable";
+  empty.model = is_txn_model(args.model) ? args.claim : args.model;
+  empty.summary = "the history has no client op: nothing was tested (--allow-empty accepts it)";
+  if (is_txn_model(args.model)) {
+    auto result = naming_source(
+        file, [&] { return checker::check_transactions_file(file, txn_options(args), torn_line); });
+    if (result) return *result;
+    if (!args.allow_empty) return empty;
+    return checker::check_transactions(History{}, txn_options(args));
+  }
   HistoryRead read = read_history_file(file);
   torn_line = read.torn_line;
-  if (!has_client_ops(read.history) && !args.allow_empty) {
-    checker::CheckResult empty;
-    empty.checker = is_txn_model(args.model) ? "elle-" + args.model : "linearizable";
-    empty.model = is_txn_model(args.model) ? args.claim : args.model;
-    empty.summary = "the history has no client op: nothing was tested (--allow-empty accepts it)";
-    return empty;
-  }
-  return naming_source(file, [&] { return check_one(read.history, args); });
+  if (!has_client_ops(read.history) && !args.allow_empty) return empty;
+  return naming_source(file, [&] { return check_linear(read.history, args); });
 }
 
 int check_command(const CheckArgs& args) {

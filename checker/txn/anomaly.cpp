@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "checker/txn/elle.h"
+#include "checker/txn/txn_history.h"
 
 namespace faultline::checker {
 namespace {
@@ -16,12 +17,11 @@ std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>()
 
 class TxnAnomalyBuilder {
  public:
-  explicit TxnAnomalyBuilder(const History& history) {
-    for (const PairedOp& pair : pair_ops(history, kInMemoryHistory)) {
-      std::int64_t invoke = history[pair.invoke].index;
-      to_invocation_[invoke] = invoke;
-      invoke_ns_[invoke] = history[pair.invoke].time_ns;
-      if (pair.completion) to_invocation_[history[*pair.completion].index] = invoke;
+  explicit TxnAnomalyBuilder(const txn::TxnHistory& history) {
+    for (const txn::Txn& t : history.txns) {
+      to_invocation_[t.invoke_index] = t.invoke_index;
+      invoke_ns_[t.invoke_index] = t.invoke_time_ns;
+      to_invocation_[t.index] = t.invoke_index;
     }
   }
 
@@ -59,7 +59,7 @@ class TxnAnomalyBuilder {
 }  // namespace
 
 std::vector<Anomaly> txn_anomalies(const json& cases_by_type, const std::set<std::string>& forbidden,
-                                   const History& history) {
+                                   const txn::TxnHistory& history) {
   std::vector<Anomaly> out;
   if (!cases_by_type.is_object() || cases_by_type.empty()) return out;
   TxnAnomalyBuilder builder(history);

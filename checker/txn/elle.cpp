@@ -233,13 +233,18 @@ std::string summarize(const TxnOptions& options, Verdict verdict, const Findings
 
 std::vector<std::string> txn_model_names() { return model_names(); }
 
-CheckResult check_transactions(const History& history, const TxnOptions& options) {
-  auto start = std::chrono::steady_clock::now();
-  Workload workload = parse_workload(options.workload);
+namespace {
+
+void require_model(const TxnOptions& options) {
   if (!is_model(options.claim))
     throw std::invalid_argument("unknown consistency model \"" + options.claim + "\"; known: " +
                                 join(model_names(), ", "));
-  TxnHistory h = compile(history, workload);
+}
+
+// `start`: when reading began, so check_time_s includes compiling the history.
+CheckResult check_compiled(TxnHistory h, const TxnOptions& options,
+                           std::chrono::steady_clock::time_point start) {
+  Workload workload = h.workload;
   Inference inf = workload == Workload::list_append ? infer_list_append(h)
                                                     : infer_rw_register(h, options.initial_value);
   add_session_edges(h, inf.in_graph, inf.edges);
@@ -300,10 +305,34 @@ CheckResult check_transactions(const History& history, const TxnOptions& options
       {"warning_count", inf.warnings.size()},
       {"warnings", warnings},
   };
-  result.anomalies = txn_anomalies(result.details["anomalies"], forbidden, history);
+  result.anomalies = txn_anomalies(result.details["anomalies"], forbidden, h);
   result.check_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+CheckResult check_transactions(const History& history, const TxnOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  Workload workload = parse_workload(options.workload);
+  require_model(options);
+  return check_compiled(compile(history, workload), options, start);
+}
+
+std::optional<CheckResult> check_transactions_file(const std::filesystem::path& path,
+                                                   const TxnOptions& options,
+                                                   std::size_t& torn_line) {
+  Workload workload = parse_workload(options.workload);
+  require_model(options);
+  std::string text = read_file_text(path);
+  auto start = std::chrono::steady_clock::now();
+  TxnCompiler compiler(workload, path.string());
+  torn_line = for_each_op(text, path.string(),
+                          [&](Op&& op, const OpPosition& at) { compiler.add(std::move(op), at); });
+  text = {};  // the compact form is all the check needs
+  if (!compiler.has_client_ops()) return std::nullopt;
+  return check_compiled(compiler.finish(), options, start);
 }
 
 }  // namespace faultline::checker

@@ -9,6 +9,7 @@
 // checker/txn/README.md for the semantics and the anomaly table.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <set>
@@ -19,6 +20,10 @@
 #include "core/history.h"
 
 namespace faultline::checker {
+
+namespace txn {
+struct TxnHistory;
+}
 
 struct TxnOptions {
   std::string workload = "list-append";       // or "rw-register"
@@ -47,12 +52,20 @@ std::vector<std::string> txn_model_names();
 // unfinished_searches, warnings.
 CheckResult check_transactions(const History& history, const TxnOptions& options);
 
+// check_transactions on a history file, compiled op by op as it is read (for_each_op): no
+// History is held, so a million txns take a few hundred MB, not GBs. `torn_line` as in
+// HistoryRead. nullopt: the file holds no client op. Bad input names the file and line.
+std::optional<CheckResult> check_transactions_file(const std::filesystem::path& path,
+                                                   const TxnOptions& options,
+                                                   std::size_t& torn_line);
+
 // A Checker running check_transactions with `options` (its time_limit_s comes from the limits).
 std::shared_ptr<const Checker> transactions_checker(TxnOptions options);
 
 // The typed anomalies of details.anomalies ({type: [case...]}), at most a few cases per type,
 // ops given by invocation index in time order (checker/txn/anomaly.cpp).
 std::vector<Anomaly> txn_anomalies(const nlohmann::json& cases_by_type,
-                                   const std::set<std::string>& forbidden, const History& history);
+                                   const std::set<std::string>& forbidden,
+                                   const txn::TxnHistory& history);
 
 }  // namespace faultline::checker

@@ -1,5 +1,6 @@
 #include "checker/txn/txn_history.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/text.h"
@@ -109,48 +110,135 @@ TxnStatus status_of(OpType type) {
   }
 }
 
-// The completion carries what was read; an info or fail completion may carry nothing useful.
-const json& txn_value(const History& history, const PairedOp& pair) {
-  const json& invoked = history[pair.invoke].value;
-  if (!pair.completion) return invoked;
-  const json& completed = history[*pair.completion].value;
-  return is_mop_list(completed) ? completed : invoked;
-}
-
 bool is_txn(const Op& op) {
   return op.f == "txn" || op.f.empty() || is_mop_list(op.value);
 }
 
+// The pairing slot of a client invocation that is not a txn.
+constexpr std::size_t kNotTxn = SIZE_MAX;
+
 }  // namespace
 
-TxnHistory compile(const History& history, Workload workload) {
-  TxnHistory out;
-  out.workload = workload;
-  Compiler compiler(out);
-  for (const PairedOp& pair : pair_ops(history, kSource)) {
-    const Op& invoke = history[pair.invoke];
-    if (!is_txn(invoke)) continue;
-    const json& value = txn_value(history, pair);
-    if (!value.is_array())
-      throw HistoryError(kSource, 0, "op index " + std::to_string(invoke.index) +
-                                         ": a transaction's value must be a list of micro-ops");
-    Txn t;
-    t.status = status_of(pair.outcome(history));
-    t.process = invoke.process;
-    t.invoke_position = pair.invoke;
-    if (pair.completion) t.complete_position = *pair.completion;
-    t.index = history[pair.completion.value_or(pair.invoke)].index;
-    t.mop_begin = static_cast<std::uint32_t>(out.mops.size());
-    auto id = static_cast<std::uint32_t>(out.txns.size());
-    try {
-      for (const json& mop : value) compiler.add_mop(mop, id);
-    } catch (const std::invalid_argument& e) {
-      throw HistoryError(kSource, 0, "op index " + std::to_string(t.index) + ": " + e.what());
-    }
-    t.mop_count = static_cast<std::uint32_t>(out.mops.size()) - t.mop_begin;
-    out.txns.push_back(t);
+class TxnCompiler::Impl {
+ public:
+  Impl(Workload workload, std::string source)
+      : compiler_(out_), source_(source), pairing_(std::move(source)) {
+    out_.workload = workload;
   }
-  return out;
+
+  void take(const Op& op, const OpPosition& at, json* movable_value) {
+    std::uint64_t position = position_++;  // nemesis entries count: real time is by position
+    if (op.is_nemesis()) return;
+    if (op.type == OpType::invoke) {
+      bool txn = is_txn(op);
+      auto id = static_cast<std::uint32_t>(out_.txns.size());
+      pairing_.invoke(op, txn ? id : kNotTxn, at);
+      if (!txn) return;
+      out_.txns.push_back(started(op, position));
+      pending_.emplace(id, Pending{movable_value ? std::move(*movable_value) : op.value, at.line});
+      return;
+    }
+    auto slot = pairing_.complete(op);
+    if (!slot) {  // a completion with no invocation: a txn known only by its outcome
+      if (!is_txn(op)) return;
+      auto id = static_cast<std::uint32_t>(out_.txns.size());
+      out_.txns.push_back(started(op, position));
+      complete(id, op, position);
+      add_mops(id, op.value, at.line);
+      return;
+    }
+    if (*slot == kNotTxn) return;
+    auto id = static_cast<std::uint32_t>(*slot);
+    complete(id, op, position);
+    auto it = pending_.find(id);
+    // The completion carries what was read; an info or fail completion may carry nothing useful.
+    if (is_mop_list(op.value)) {
+      add_mops(id, op.value, at.line);
+    } else {
+      add_mops(id, it->second.value, it->second.line);
+    }
+    pending_.erase(it);
+  }
+
+  TxnHistory finish() {
+    std::vector<std::uint32_t> never_completed;
+    for (const auto& [id, pending] : pending_) never_completed.push_back(id);
+    std::sort(never_completed.begin(), never_completed.end());
+    for (std::uint32_t id : never_completed) add_mops(id, pending_[id].value, pending_[id].line);
+    pending_.clear();
+    // Mops were added in completion order; the checker wants them in txn order.
+    std::vector<Mop> ordered;
+    ordered.reserve(out_.mops.size());
+    for (Txn& t : out_.txns) {
+      auto begin = out_.mops.begin() + t.mop_begin;
+      t.mop_begin = static_cast<std::uint32_t>(ordered.size());
+      ordered.insert(ordered.end(), begin, begin + t.mop_count);
+    }
+    out_.mops = std::move(ordered);
+    return std::move(out_);
+  }
+
+ private:
+  struct Pending {
+    json value;        // the invocation's micro-ops
+    std::size_t line;  // of the invocation
+  };
+
+  static Txn started(const Op& op, std::uint64_t position) {
+    Txn t;
+    t.process = op.process;
+    t.invoke_position = position;
+    t.index = t.invoke_index = op.index;
+    t.invoke_time_ns = op.time_ns;
+    return t;
+  }
+
+  void complete(std::uint32_t id, const Op& op, std::uint64_t position) {
+    Txn& t = out_.txns[id];
+    t.status = status_of(op.type);
+    t.complete_position = position;
+    t.index = op.index;
+  }
+
+  void add_mops(std::uint32_t id, const json& value, std::size_t line) {
+    Txn& t = out_.txns[id];
+    if (!value.is_array())
+      throw HistoryError(source_, line, "op index " + std::to_string(t.invoke_index) +
+                                            ": a transaction's value must be a list of micro-ops");
+    t.mop_begin = static_cast<std::uint32_t>(out_.mops.size());
+    try {
+      for (const json& mop : value) compiler_.add_mop(mop, id);
+    } catch (const std::invalid_argument& e) {
+      throw HistoryError(source_, line, "op index " + std::to_string(t.index) + ": " + e.what());
+    }
+    t.mop_count = static_cast<std::uint32_t>(out_.mops.size()) - t.mop_begin;
+  }
+
+  TxnHistory out_;
+  Compiler compiler_;  // writes into out_
+  std::string source_;
+  OpPairing pairing_;
+  std::unordered_map<std::uint32_t, Pending> pending_;  // txns in flight, by id
+  std::uint64_t position_ = 0;                          // of the next op in the history
+};
+
+TxnCompiler::TxnCompiler(Workload workload, std::string source)
+    : impl_(std::make_unique<Impl>(workload, std::move(source))) {}
+TxnCompiler::~TxnCompiler() = default;
+
+void TxnCompiler::take(const Op& op, const OpPosition& at, json* movable_value) {
+  if (!op.is_nemesis()) ++client_ops_;
+  impl_->take(op, at, movable_value);
+}
+
+void TxnCompiler::add(const Op& op, const OpPosition& at) { take(op, at, nullptr); }
+void TxnCompiler::add(Op&& op, const OpPosition& at) { take(op, at, &op.value); }
+TxnHistory TxnCompiler::finish() { return impl_->finish(); }
+
+TxnHistory compile(const History& history, Workload workload) {
+  TxnCompiler compiler(workload, kSource);
+  for (const Op& op : history) compiler.add(op, OpPosition{});
+  return compiler.finish();
 }
 
 std::string format_list(std::span<const std::int64_t> values) {

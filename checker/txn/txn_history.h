@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ struct Txn {
   std::int64_t index = 0;  // the history index of its completion (invocation if none): its name
   std::uint64_t invoke_position = 0;                // position in the History vector
   std::uint64_t complete_position = kNoPosition;    // kNoPosition: never completed
+  std::int64_t invoke_index = 0;    // the history index of its invocation
+  std::int64_t invoke_time_ns = -1; // for the order anomalies name their ops in
 };
 
 struct TxnHistory {
@@ -68,6 +71,25 @@ struct TxnHistory {
 // integers. Throws HistoryError on a bad micro-op or a process with two ops in flight.
 // (Unique writes per key are checked by WriteIndex, which the inference builds anyway.)
 TxnHistory compile(const History& history, Workload workload);
+
+// compile() one op at a time, as a file is read (for_each_op): no History is held, only the
+// values of txns in flight. `source` names the file in errors, with the op's line.
+class TxnCompiler {
+ public:
+  TxnCompiler(Workload workload, std::string source);
+  ~TxnCompiler();
+  void add(const Op& op, const OpPosition& at);
+  void add(Op&& op, const OpPosition& at);  // moves the invocation's value (no copy)
+  bool has_client_ops() const { return client_ops_ > 0; }
+  // The txns never completed are compiled from their invocations. Call once.
+  TxnHistory finish();
+
+ private:
+  class Impl;
+  void take(const Op& op, const OpPosition& at, nlohmann::json* movable_value);
+  std::unique_ptr<Impl> impl_;
+  std::size_t client_ops_ = 0;
+};
 
 // "[1 2 3]", shortened in the middle when long: explanations stay one line.
 std::string format_list(std::span<const std::int64_t> values);

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "checker/txn/elle.h"
+#include "checker/txn/txn_history.h"
 #include "harness/spec.h"
 #include "reports/analysis.h"
 #include "tests/unit/report_test_support.h"
@@ -177,7 +178,8 @@ TEST_CASE("report: Elle anomalies keep their cycle steps, and completion indexes
               {"T0 < T1 because T1 read x = [1]", "T1 < T0 because T0 did not see 2"}}}}}}}}}};
   // As the checker fills them.
   check["anomalies"] = nlohmann::json::array();
-  for (const auto& a : checker::txn_anomalies(check["details"]["anomalies"], {"G-single"}, h))
+  for (const auto& a : checker::txn_anomalies(check["details"]["anomalies"], {"G-single"},
+                                                     checker::txn::compile(h, checker::txn::Workload::list_append)))
     check["anomalies"].push_back(checker::to_json(a));
   auto anomalies = collect_anomalies(results_for("invalid", {check}), h, {});
   REQUIRE(anomalies.size() == 1);
