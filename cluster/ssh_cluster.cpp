@@ -214,7 +214,11 @@ class SshFiles final : public NodeFiles {
       contents.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     std::string p = remote_root(run_id_) + "/" + harness_file.filename().string();
-    must(node, {"sh", "-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh", p}, "upload " + p, contents);
+    // Beside it, then renamed over it: a copy in use (a proxy running from it, on hosts that
+    // share the file) cannot be written in place (ETXTBSY).
+    must(node, {"sh", "-c", "cat > \"$1.$2\" && chmod 755 \"$1.$2\" && mv -f \"$1.$2\" \"$1\"",
+                "sh", p, node},
+         "upload " + p, contents);
     return p;
   }
 
