@@ -242,12 +242,13 @@ class LocalCluster final : public NodeControl {
 
   NodeFiles& files() override { return *files_; }
 
-  void teardown() noexcept override {
+  std::vector<std::string> teardown() noexcept override {
     std::lock_guard lock(teardown_mutex_);
-    if (torn_down_) return;
+    if (torn_down_) return {};
     torn_down_ = true;
     stop_spawner();
     for (const auto& line : undo_journal(journal_.path(), undo)) log::debug(line);
+    return {};
   }
 
  private:

@@ -27,31 +27,43 @@ std::string scratch_prefix(const std::string& run_id) { return "/dev/shm/faultli
 std::string run_marker(const std::string& run_id) { return "FAULTLINE_RUN=" + run_id; }
 
 // Removes, on one host, what run `run_id` made there: its processes (found by the marker in
-// their environment, so a reused pid is never hit), faultline's iptables chains and their INPUT
-// jumps, its folder and scratch files. Arguments: $1 the run id.
-constexpr const char* kCleanupScript = R"(run=$1
+// their environment, so a reused pid is never hit), faultline's iptables chains (FL-*, in the
+// filter table for partitions and loss, in nat for the link proxy) and the built-in chains'
+// jumps to them, its folder and scratch files. Arguments: $1 the run id.
+constexpr const char* kCleanupScript = R"sh(run=$1
 for p in /proc/[0-9]*; do
   if grep -qzx "FAULTLINE_RUN=$run" "$p/environ" 2>/dev/null; then
     kill -CONT "${p#/proc/}" 2>/dev/null; kill -KILL "${p#/proc/}" 2>/dev/null; echo "killed ${p#/proc/}"
   fi
 done
 if command -v iptables >/dev/null; then
-  for chain in $(iptables -w 5 -S 2>/dev/null | sed -n 's/^-N \(FL-[A-Za-z0-9-]*\)$/\1/p'); do
-    while iptables -w 5 -D INPUT -j "$chain" 2>/dev/null; do :; done
-    iptables -w 5 -F "$chain" && iptables -w 5 -X "$chain" && echo "removed chain $chain"
+  set -f  # a rule is split into words below, never globbed (until set +f)
+  for table in filter nat; do
+    # Jumps first: a chain still jumped to cannot be deleted.
+    iptables -w 5 -t "$table" -S 2>/dev/null | grep -E -- '^-A [A-Z]+ .*-j FL-[A-Za-z0-9-]+$' |
+      while read -r rule; do iptables -w 5 -t "$table" -D ${rule#-A }; done
+    for chain in $(iptables -w 5 -t "$table" -S 2>/dev/null | sed -n 's/^-N \(FL-[A-Za-z0-9-]*\)$/\1/p'); do
+      iptables -w 5 -t "$table" -F "$chain" && iptables -w 5 -t "$table" -X "$chain" &&
+        echo "removed chain $chain ($table)"
+    done
   done
+  set +f
 fi
 if [ -e "/tmp/faultline-$run" ]; then rm -rf "/tmp/faultline-$run" && echo "removed /tmp/faultline-$run"; fi
 for f in /dev/shm/faultline-"$run"-*; do [ -e "$f" ] && rm -f "$f" && echo "removed $f"; done
 exit 0
-)";
+)sh";
 
 // How undo_ssh_entry's line starts when the host could not be cleaned.
 constexpr const char* kNotCleaned = "NOT cleaned ";
 
+// ssh's message (lines ending in \r\n) as one line: "a; b".
 std::string one_line(std::string text) {
-  std::replace(text.begin(), text.end(), '\n', ';');
-  return text;
+  std::erase(text, '\r');
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::string out;
+  for (char c : text) out += c == '\n' ? std::string("; ") : std::string(1, c);
+  return out;
 }
 
 [[noreturn]] void unreachable(const std::string& node, const SshConnection& host,
@@ -202,7 +214,11 @@ class SshFiles final : public NodeFiles {
       contents.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     std::string p = remote_root(run_id_) + "/" + harness_file.filename().string();
-    must(node, {"sh", "-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh", p}, "upload " + p, contents);
+    // Beside it, then renamed over it: a copy in use (a proxy running from it, on hosts that
+    // share the file) cannot be written in place (ETXTBSY).
+    must(node, {"sh", "-c", "cat > \"$1.$2\" && chmod 755 \"$1.$2\" && mv -f \"$1.$2\" \"$1\"",
+                "sh", p, node},
+         "upload " + p, contents);
     return p;
   }
 
@@ -264,6 +280,7 @@ class SshCluster final : public NodeControl {
   CommandResult run(const std::string& node, const std::vector<std::string>& argv,
                     const std::string& input) override {
     RemoteOutput r = host(node).run(argv, input, HostCommand::Stderr::merged);
+    if (r.unreachable()) unreachable(node, host(node), r);
     return {r.exit_code, std::move(r.out)};
   }
 
@@ -301,18 +318,25 @@ class SshCluster final : public NodeControl {
 
   NodeFiles& files() override { return *files_; }
 
-  void teardown() noexcept override {
+  std::vector<std::string> teardown() noexcept override {
     std::lock_guard lock(teardown_mutex_);
-    if (torn_down_) return;
+    if (torn_down_) return {};
     torn_down_ = true;
     std::vector<JournalEntry> not_cleaned;
+    std::vector<std::string> left;
     auto undo = [&](const JournalEntry& entry) {
       std::string line = undo_ssh_entry(entry);
-      if (line.rfind(kNotCleaned, 0) == 0) not_cleaned.push_back(entry);
+      if (line.rfind(kNotCleaned, 0) == 0) {
+        not_cleaned.push_back(entry);
+        left.push_back(node_of(entry) + ": " + line.substr(std::string(kNotCleaned).size()) +
+                       "; what the run made there (servers marked " + run_marker(run_id_) +
+                       ", FL-* iptables chains, " + remote_root(run_id_) + "/, " +
+                       scratch_prefix(run_id_) + "*) stays until `faultline clean` reaches it");
+      }
       return line;
     };
     for (const auto& line : undo_journal(journal_.path(), undo)) log::debug(line);
-    if (not_cleaned.empty()) return;
+    if (not_cleaned.empty()) return left;
     // A host that is not answering keeps its entry, for `faultline clean` once it answers again.
     try {
       Journal again(journal_.path());
@@ -321,7 +345,9 @@ class SshCluster final : public NodeControl {
                 "when they answer again (" + journal_.path().string() + ")");
     } catch (const std::exception& e) {
       log::error(std::string("cannot keep the journal of hosts not cleaned: ") + e.what());
+      for (auto& line : left) line += " (its journal entry is lost: clean it by hand)";
     }
+    return left;
   }
 
  private:
@@ -336,17 +362,28 @@ class SshCluster final : public NodeControl {
     return it->second;
   }
 
+  // The node of an ssh-host journal entry ("n3"), by the control socket the entry names.
+  std::string node_of(const JournalEntry& entry) const {
+    for (const auto& [node, connection] : hosts_)
+      if (entry.name.find(" " + control_path(node).string() + " ") != std::string::npos) return node;
+    return "a host";
+  }
+
+  fs::path control_path(const std::string& node) const {
+    return journal_dir() / (run_id_ + "-" + node + ".ssh");
+  }
+
   void connect(const SshClusterOptions& options) {
     std::map<std::string, const SshConnection*> by_node;
     for (std::size_t i = 0; i < options.cluster.hosts.size(); ++i) {
       std::string node = "n" + std::to_string(i + 1);
       SshLogin login = options.cluster.login;
       login.address = options.cluster.hosts[i].address;
-      fs::path control = journal_dir() / (run_id_ + "-" + node + ".ssh");
+      fs::path control = control_path(node);
       // Journaled before made; undone newest first: the host's things, then its master.
       journal_.add("ssh-master", control.string() + " " + login.to_line());
       journal_.add("ssh-host", run_id_ + " " + control.string() + " " + login.to_line());
-      auto [it, _] = hosts_.emplace(node, SshConnection(login, control));
+      auto [it, _] = hosts_.try_emplace(node, login, control);
       it->second.open_master();
       by_node[node] = &it->second;
       nodes_.push_back({node, login.address});

@@ -89,6 +89,11 @@ void SshConnection::close_master() const noexcept {
 RemoteOutput SshConnection::run(const std::vector<std::string>& argv, const std::string& input,
                                 HostCommand::Stderr stderr_to,
                                 const std::filesystem::path& stdout_file) const {
+  {
+    std::lock_guard lock(silence_mutex_);
+    if (silent_since_ && std::chrono::steady_clock::now() - *silent_since_ < kAskAgainAfter)
+      return {255, "", "not asked again yet (it did not answer a moment ago): " + silence_error_};
+  }
   std::vector<std::string> remote = argv;
   if (login_.sudo) remote.insert(remote.begin(), {"sudo", "-n", "--"});
   // ControlMaster=no: use the master when it is up, else connect directly (it died with the
@@ -96,7 +101,15 @@ RemoteOutput SshConnection::run(const std::vector<std::string>& argv, const std:
   HostOutput r = run_host_command(
       {ssh_argv({"-o", "ControlMaster=no", login_.address, shell_command(remote)}), input,
        stdout_file, stderr_to});
-  return {r.exit_code, std::move(r.out), std::move(r.err)};
+  RemoteOutput output{r.exit_code, std::move(r.out), std::move(r.err)};
+  std::lock_guard lock(silence_mutex_);
+  if (output.unreachable()) {
+    silent_since_ = std::chrono::steady_clock::now();
+    silence_error_ = output.err.empty() ? output.out : output.err;
+  } else {
+    silent_since_.reset();
+  }
+  return output;
 }
 
 }  // namespace faultline

@@ -3,7 +3,10 @@
 // a round trip, not a handshake.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,11 @@ struct RemoteOutput {
 
 class SshConnection {
  public:
+  // After a host did not answer, commands fail at once (exit 255) for this long before it is
+  // asked again: each try costs up to ssh's ConnectTimeout, and a run whose host went away
+  // must still heal the others and end in bounded time.
+  static constexpr std::chrono::seconds kAskAgainAfter{10};
+
   // `control_path`: the socket of this host's master connection (a harness path).
   SshConnection(SshLogin login, std::filesystem::path control_path);
 
@@ -52,6 +60,8 @@ class SshConnection {
 
   // Runs argv on the host (through sudo when the login says so), each word quoted for the
   // remote shell. With `stdout_file`, stdout goes to that harness file instead of `out`.
+  // Thread-safe. Within kAskAgainAfter of a try the host did not answer, returns exit 255 at
+  // once, with that try's error.
   RemoteOutput run(const std::vector<std::string>& argv, const std::string& input = {},
                    HostCommand::Stderr stderr_to = HostCommand::Stderr::separate,
                    const std::filesystem::path& stdout_file = {}) const;
@@ -63,6 +73,9 @@ class SshConnection {
 
   SshLogin login_;
   std::filesystem::path control_path_;
+  mutable std::mutex silence_mutex_;
+  mutable std::optional<std::chrono::steady_clock::time_point> silent_since_;  // last unanswered try
+  mutable std::string silence_error_;                                          // and what ssh said
 };
 
 }  // namespace faultline

@@ -126,7 +126,9 @@ class NodeControl {
   virtual const std::vector<NodeInfo>& nodes() const = 0;
   const NodeInfo& node(const std::string& name) const;
 
-  // Runs a command on a node to completion, feeding `input` to its stdin. Thread-safe.
+  // Runs a command on a node to completion, feeding `input` to its stdin. Throws
+  // std::runtime_error naming the node when it cannot be reached (a remote host that stopped
+  // answering); a command that ran and failed is an exit code. Thread-safe.
   virtual CommandResult run(const std::string& node, const std::vector<std::string>& argv,
                             const std::string& input = {}) = 0;
   // Starts a long-running process on a node; it dies with the harness if the harness dies.
@@ -144,8 +146,11 @@ class NodeControl {
                                                    const SpawnOptions& options) = 0;
   // The nodes' files. Valid as long as this NodeControl.
   virtual NodeFiles& files() = 0;
-  // Removes every resource this run made. Idempotent; never throws.
-  virtual void teardown() noexcept = 0;
+  // Removes every resource this run made. Idempotent; never throws. Returns the nodes it could
+  // not reach to clean, one line each naming the node, what may be left there and how to
+  // remove it later (a remote host that did not answer keeps its journal entry for `faultline
+  // clean`). A local step that fails is logged, not listed. Later calls return nothing.
+  virtual std::vector<std::string> teardown() noexcept = 0;
 };
 
 }  // namespace faultline

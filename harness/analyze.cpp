@@ -46,6 +46,8 @@ RunResults recheck_run(const std::filesystem::path& run_dir, const RecheckOption
   RunResults results;
   results.run = live_record(test, run_dir, previous);
   results.recovery_problem = previous.value("recovery_problem", std::string());
+  results.not_healed = previous.value("not_healed", std::vector<std::string>{});
+  results.not_cleaned = previous.value("not_cleaned", std::vector<std::string>{});
   results.stats = compute_stats(read.history);
   bool finished = run_finished(previous);
   checker::Checked checked = naming_source((run_dir / "history.jsonl").string(), [&] {

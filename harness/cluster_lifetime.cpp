@@ -63,10 +63,10 @@ void ClusterLifetime::heal_quietly() noexcept {
   }
 }
 
-void ClusterLifetime::shut_down() noexcept {
+std::vector<std::string> ClusterLifetime::shut_down() noexcept {
   shut_down_ = true;
   test_.target->stop();
-  cluster_->teardown();
+  return cluster_->teardown();
 }
 
 }  // namespace faultline

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/node_control.h"
 #include "harness/progress.h"
@@ -33,7 +34,8 @@ class ClusterLifetime {
   // (logged), empty when it recovered.
   std::string wait_recovered();
   // Stops the target, then tears the nodes down (journal undone in reverse). Never throws.
-  void shut_down() noexcept;
+  // Returns what could not be cleaned (NodeControl::teardown).
+  std::vector<std::string> shut_down() noexcept;
 
   NodeControl& cluster() { return *cluster_; }
   NemesisContext nemesis_context() { return NemesisContext{*cluster_, *test_.target, run_id_}; }

@@ -18,20 +18,20 @@ void record_nemesis(Recorder& recorder, const std::string& f, OpType type, json 
   recorder.record(std::move(op));
 }
 
-// Runs `action` (start or stop of a fault) and records it as invoke + info. Returns whether it
-// succeeded.
+// Runs `action` (start or stop of a fault) and records it as invoke + info. Returns the error,
+// empty when it succeeded.
 template <class Action>
-bool nemesis_step(Recorder& recorder, const std::string& f, Action&& action) {
+std::string nemesis_step(Recorder& recorder, const std::string& f, Action&& action) {
   record_nemesis(recorder, f, OpType::invoke, nullptr);
   try {
     json what = action();
     log::info(f + ": " + what.dump());
     record_nemesis(recorder, f, OpType::info, what);
-    return true;
+    return {};
   } catch (const std::exception& e) {
     log::error(f + " failed: " + e.what());
     record_nemesis(recorder, f, OpType::info, nullptr, e.what());
-    return false;
+    return e.what()[0] ? e.what() : "failed";
   }
 }
 
@@ -54,7 +54,8 @@ void FaultInterpreter::execute(const FaultOp& op, Recorder& recorder) {
   const std::string& fault = test_.nemeses[op.nemesis].first;
   auto& nemesis = test_.nemeses[op.nemesis].second;
   if (op.action == FaultOp::Action::start) {
-    if (nemesis_step(recorder, "start-" + fault, [&] { return nemesis->start(context_, rng_); }))
+    if (nemesis_step(recorder, "start-" + fault, [&] { return nemesis->start(context_, rng_); })
+            .empty())
       set_active(op.nemesis, fault + " " + nemesis->describe_active());
   } else {
     nemesis_step(recorder, "stop-" + fault, [&] { return nemesis->stop(context_); });
@@ -62,20 +63,26 @@ void FaultInterpreter::execute(const FaultOp& op, Recorder& recorder) {
   }
 }
 
-void FaultInterpreter::heal(Recorder& recorder) {
+std::vector<std::string> FaultInterpreter::heal(Recorder& recorder) {
+  std::vector<std::string> not_healed;
   for (std::size_t i = 0; i < test_.nemeses.size(); ++i) {
     const std::string& fault = test_.nemeses[i].first;
     auto& nemesis = test_.nemeses[i].second;  // not a structured binding: clang 14 cannot capture one
-    if (!nemesis->describe_active().empty())
-      nemesis_step(recorder, "stop-" + fault, [&] { return nemesis->stop(context_); });
-    else
+    std::string in_force = nemesis->describe_active();
+    if (!in_force.empty()) {
+      std::string error = nemesis_step(recorder, "stop-" + fault, [&] { return nemesis->stop(context_); });
+      if (!error.empty()) not_healed.push_back(fault + " " + in_force + ": " + error);
+    } else {
       try {
         nemesis->stop(context_);  // nothing in force: undo quietly whatever a failed start left
       } catch (const std::exception& e) {
         log::warn("heal " + fault + ": " + e.what());
+        not_healed.push_back(fault + " (what a failed start left): " + e.what());
       }
+    }
     set_active(i, "");
   }
+  return not_healed;
 }
 
 void FaultInterpreter::set_active(std::size_t nemesis, std::string text) {

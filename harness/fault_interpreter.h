@@ -22,8 +22,9 @@ class FaultInterpreter {
   // Executes `schedule` in order, each op at its time, until the schedule ends or `phase_over`
   // (what is in force then is left to heal()).
   void run(const Schedule& schedule, Recorder& recorder, StopFlag& phase_over);
-  // Stops every fault in force, recorded; undoes quietly whatever a failed start left.
-  void heal(Recorder& recorder);
+  // Stops every fault in force, recorded; undoes quietly whatever a failed start left. Returns
+  // the faults it could not heal, each with why (a host that stopped answering); empty: all.
+  std::vector<std::string> heal(Recorder& recorder);
   // The faults in force and what they do ("partition one n1-x-n2,n3; kill n2"); empty: none.
   // Thread-safe.
   std::string active() const;

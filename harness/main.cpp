@@ -319,6 +319,9 @@ int serve_command(const report::ServeOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A command that exits before reading all its input (ssh to a host that went away) must fail
+  // as that command, not kill the harness with SIGPIPE: writes then report EPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"faultline: fault-injection tests for distributed databases"};
   app.require_subcommand(1);
 

@@ -23,6 +23,8 @@ checker::Verdict check_and_write_results(Test& test, const RunFacts& run, const 
   report::RunResults results;
   results.run = run.record;
   results.recovery_problem = run.recovery_problem;
+  results.not_healed = run.not_healed;
+  results.not_cleaned = run.not_cleaned;
   results.stats = compute_stats(read.history);
   report::grade(results,
                 checker::check_all(test.workload->checkers(), read.history,

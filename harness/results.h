@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "checker/checker.h"
 #include "harness/progress.h"
@@ -19,6 +20,8 @@ struct RunFacts {
   std::string spec_text;         // spec.yaml as written
   bool interrupted = false;      // the verdict is at best unknown
   std::string recovery_problem;  // why the cluster did not recover after the heal; empty: it did
+  std::vector<std::string> not_healed;   // faults the final heal could not undo, with why
+  std::vector<std::string> not_cleaned;  // nodes teardown could not reach, with what is left
   report::RunRecord record;      // run.json as written once the cluster was up
 };
 

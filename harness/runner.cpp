@@ -101,13 +101,23 @@ RunOutcome run_test(Test& test, const RunOptions& options) {
     Workers workers(test, lifetime.cluster(), recorder);
     workers.run_initial_ops();
     facts.interrupted = generate(test, workers, faults, recorder, options.progress);
-    faults.heal(recorder);
+    facts.not_healed = faults.heal(recorder);
+    for (const auto& fault : facts.not_healed) announce("NOT healed: " + fault);
     if (!facts.interrupted) {
-      announce("healed; waiting for the cluster, then final reads");
-      facts.recovery_problem = lifetime.wait_recovered();
+      if (facts.not_healed.empty()) {
+        announce("healed; waiting for the cluster, then final reads");
+        facts.recovery_problem = lifetime.wait_recovered();
+      } else {
+        // A fault still in force keeps the cluster from recovering: waiting would only cost
+        // the whole recovery timeout.
+        facts.recovery_problem = "recovery not awaited: " + std::to_string(facts.not_healed.size()) +
+                                 " fault(s) could not be healed";
+        announce(facts.recovery_problem + "; final reads");
+      }
       workers.run_final_ops();
     }
-    lifetime.shut_down();
+    facts.not_cleaned = lifetime.shut_down();
+    for (const auto& left : facts.not_cleaned) announce("NOT cleaned: " + left);
   }
   outcome.interrupted = facts.interrupted;
   outcome.verdict = check_and_write_results(test, facts, announce);

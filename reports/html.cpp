@@ -167,6 +167,11 @@ class HtmlWriter {
          "<span class=\"badge " + verdict + "\">" + verdict + "</span>" +
              (r.value("interrupted", false) ? " (interrupted: the run was cut short)" : "") +
              (verdict_notes_text(run_).empty() ? "" : " — " + h(verdict_notes_text(run_))));
+    if (auto undone = left_undone(run_); !undone.empty()) {
+      std::string items;
+      for (const auto& line : undone) items += "<li>" + h(line) + "</li>";
+      fact("Left undone", "<ul class=\"gaps\">" + items + "</ul>");
+    }
     fact("Reproduce", "<code>" + h(reproduce_command(run_)) + "</code>");
     out_ << "</dl>\n<p class=\"note\">Outcomes: <span class=\"key ok\">ok</span> took effect; "
          << "<span class=\"key fail\">fail</span> certainly did not; <span class=\"key "

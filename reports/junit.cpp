@@ -48,6 +48,7 @@ std::string render_junit(const RunData& run, const Analysis& a) {
   std::string recovery = run.results.value("recovery_problem", std::string());
   if (!recovery.empty())
     problem += (problem.empty() ? "" : "; ") + ("the cluster did not recover: " + recovery);
+  for (const auto& line : left_undone(run)) problem += (problem.empty() ? "" : "; ") + line;
   if (!problem.empty() || tests == 0) {
     ++tests;
     ++errors;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "reports/analysis.h"
 
@@ -18,6 +19,9 @@ std::string render_junit(const RunData& run, const Analysis& analysis);
 std::string verdict_of(const RunData& run);         // "valid", "invalid", "unknown"
 // Why the verdict was capped at unknown (results.json verdict_notes), joined; empty if it was not.
 std::string verdict_notes_text(const RunData& run);
+// What the run left undone (results.json not_healed, not_cleaned): one line each, "not healed:
+// partition …: n3 (…) is not answering: …", "not cleaned: n3 …"; empty when nothing.
+std::vector<std::string> left_undone(const RunData& run);
 // "faultline run <dir>/spec.yaml --seed N", shell-quoted: safe to paste whatever the names.
 std::string reproduce_command(const RunData& run);
 std::string one_line_summary(const RunData& run, const Analysis& analysis);

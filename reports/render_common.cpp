@@ -18,6 +18,15 @@ std::string verdict_notes_text(const RunData& run) {
   return join(notes, "; ");
 }
 
+std::vector<std::string> left_undone(const RunData& run) {
+  std::vector<std::string> lines;
+  for (const auto& [field, label] : {std::pair{"not_healed", "not healed: "},
+                                      std::pair{"not_cleaned", "not cleaned: "}})
+    for (const auto& item : run.results.value(field, json::array()))
+      if (item.is_string()) lines.push_back(label + item.get<std::string>());
+  return lines;
+}
+
 std::string reproduce_command(const RunData& run) {
   return "faultline run " + shell_quote((run.dir / "spec.yaml").string()) + " --seed " +
          std::to_string(run.results.value("seed", std::uint64_t{0}));

@@ -136,6 +136,8 @@ json to_json(const RunResults& r) {
           {"interrupted", r.interrupted},
           {"history_cut_at_line", r.history_cut_at_line},
           {"recovery_problem", r.recovery_problem},
+          {"not_healed", r.not_healed},
+          {"not_cleaned", r.not_cleaned},
           {"checks", checks},
           {"stats", to_json(r.stats)},
           {"limitations", r.run.limitations},

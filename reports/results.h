@@ -66,6 +66,8 @@ struct RunResults {
   bool finished = false;     // the run reached its end-of-run record (results written by the runner)
   bool interrupted = false;  // Ctrl-C or SIGTERM cut the generator phase short
   std::string recovery_problem;
+  std::vector<std::string> not_healed;   // faults the final heal could not undo, with why
+  std::vector<std::string> not_cleaned;  // nodes teardown could not reach, with what is left there
   std::size_t history_cut_at_line = 0;  // a torn last line was dropped there; 0: none
   std::vector<std::string> verdict_notes;  // why the verdict is capped at unknown, if it is
   std::vector<checker::CheckResult> checks;

@@ -40,6 +40,11 @@ std::string render_summary_md(const RunData& run, const Analysis& a) {
       << markdown_cell(one_line_summary(run, a)) << "\n\n";
   if (std::string notes = verdict_notes_text(run); !notes.empty())
     out << "Unknown: " << markdown_cell(notes) << ".\n\n";
+  if (auto undone = left_undone(run); !undone.empty()) {
+    out << "**Left undone:**\n\n";
+    for (const auto& line : undone) out << "- " << markdown_cell(line) << "\n";
+    out << "\n";
+  }
   out << "| Guarantee claimed | Observed | What it cost | Not exercised |\n|---|---|---|---|\n";
   std::vector<std::string> gaps;
   for (const auto& n : a.not_exercised) gaps.push_back(n.what);

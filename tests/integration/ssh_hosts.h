@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -14,6 +16,33 @@
 #include "tests/integration/support.h"
 
 namespace faultline::testing {
+
+// Every process below `pid` (children, their children, ...), by the parent pids in /proc.
+inline std::vector<int> descendants(int pid) {
+  std::multimap<int, int> children;  // parent -> child
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = slurp(entry.path() / "stat");
+    auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state;
+    int parent = 0;
+    if (fields >> state >> parent) children.emplace(parent, std::stoi(name));
+  }
+  std::vector<int> found;
+  std::vector<int> todo{pid};
+  while (!todo.empty()) {
+    int p = todo.back();
+    todo.pop_back();
+    for (auto [it, end] = children.equal_range(p); it != end; ++it) {
+      found.push_back(it->second);
+      todo.push_back(it->second);
+    }
+  }
+  return found;
+}
 
 class SshHosts {
  public:
@@ -61,8 +90,16 @@ class SshHosts {
   CommandResult on(const std::string& node, const std::vector<std::string>& argv) {
     return hosts_->run(node, argv);
   }
-  // Stops the sshd of one host: it stops answering the harness (its servers go on).
-  void stop_sshd(std::size_t index) { sshd_.at(index)->signal(SIGSTOP); }
+  // The host stops answering SSH while its servers go on, as when its sshd hangs: the
+  // listening sshd is stopped (a new login waits for a banner until ssh's ConnectTimeout) and
+  // its sessions, the harness's master connection among them, are killed.
+  void stop_sshd(std::size_t index) {
+    int listener = sshd_.at(index)->pid();
+    sshd_.at(index)->signal(SIGSTOP);
+    for (int pid : descendants(listener)) ::kill(pid, SIGKILL);
+  }
+  // Lets the host's sshd answer again.
+  void resume_sshd(std::size_t index) { sshd_.at(index)->signal(SIGCONT); }
 
   // The spec's target.cluster for these hosts.
   std::string cluster_yaml() const {

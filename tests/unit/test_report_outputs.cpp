@@ -273,3 +273,23 @@ TEST_CASE("report: the shrunk counterexample heads the anomalies in report.html 
   CHECK(html.find("id=\"counterexample-1\"") < html.find("id=\"anomaly-1\""));
   check_contains_all(render_summary_md(run, a), {"**Anomalies (1):**", "- " + headline});
 }
+
+TEST_CASE("report: what a run could not heal or clean is named in summary.md, report.html and junit.xml") {
+  RunData run = valid_run();
+  run.results["not_healed"] = {"partition one n3-x-n1,n2: n3 (root@192.0.2.13:22) is not answering: timed out"};
+  run.results["not_cleaned"] = {"n3: root@192.0.2.13:22 (run ab12cd): timed out"};
+  Analysis a = analyze(run);
+  std::string md = render_summary_md(run, a);
+  check_contains_all(md, {"**Left undone:**",
+                          "- not healed: partition one n3-x-n1,n2: n3 (root@192.0.2.13:22) is not answering",
+                          "- not cleaned: n3: root@192.0.2.13:22 (run ab12cd)"});
+  check_contains_all(render_html(run, a),
+                     {"<dt>Left undone</dt>", "<li>not cleaned: n3: root@192.0.2.13:22"});
+  // CI sees a host left dirty even when the verdict is valid.
+  check_contains_all(render_junit(run, a),
+                     {"name=\"run completed\"", "not healed: partition one n3-x-n1,n2",
+                      "not cleaned: n3: root@192.0.2.13:22"});
+
+  RunData clean = valid_run();
+  CHECK_FALSE(contains(render_summary_md(clean, analyze(clean)), "Left undone"));
+}
