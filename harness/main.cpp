@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "checker/linear/linearizability.h"
+#include "checker/session/session.h"
 #include "checker/txn/elle.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -87,10 +88,20 @@ bool is_txn_model(const std::string& model) {
   return std::find(kTxnWorkloads.begin(), kTxnWorkloads.end(), model) != kTxnWorkloads.end();
 }
 
+// Session guarantees on register / kv histories (checker/session/session.h).
+constexpr const char* kSessionModel = "session";
+
 std::vector<std::string> all_check_models() {
   auto models = checker::linear_model_names();
   models.insert(models.end(), kTxnWorkloads.begin(), kTxnWorkloads.end());
+  models.push_back(kSessionModel);
   return models;
+}
+
+// The checker's name in results, as check_one's checker reports it.
+std::string checker_name(const CheckArgs& args) {
+  if (is_txn_model(args.model)) return "elle-" + args.model;
+  return args.model == kSessionModel ? "session" : "linearizable";
 }
 
 // --initial-value: JSON, or a bare word (letters, digits, '_', '-', '.') as a string value.
@@ -139,8 +150,10 @@ std::optional<std::int64_t> txn_initial_value(const std::string& text) {
   return value.get<std::int64_t>();
 }
 
-// Linearizability for single-object models, Elle's cycle search for transactional ones.
+// Linearizability for single-object models, Elle's cycle search for transactional ones, the
+// session-guarantee cycles for `session`.
 checker::CheckResult check_one(const History& history, const CheckArgs& args) {
+  if (args.model == kSessionModel) return checker::check_session(history);
   if (is_txn_model(args.model)) {
     checker::TxnOptions options;
     options.workload = args.model;
@@ -169,7 +182,7 @@ checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
   torn_line = read.torn_line;
   if (!has_client_ops(read.history) && !args.allow_empty) {
     checker::CheckResult empty;
-    empty.checker = is_txn_model(args.model) ? "elle-" + args.model : "linearizable";
+    empty.checker = checker_name(args);
     empty.model = is_txn_model(args.model) ? args.claim : args.model;
     empty.summary = "the history has no client op: nothing was tested (--allow-empty accepts it)";
     return empty;
@@ -329,7 +342,7 @@ int main(int argc, char** argv) {
   CheckArgs check;
   auto* check_cmd = app.add_subcommand("check", "Check recorded histories (JSONL, JSON or EDN)");
   check_cmd->add_option("history", check.files, "History files")->required();
-  check_cmd->add_option("--model", check.model, "Model: a single-object model or list-append / rw-register")
+  check_cmd->add_option("--model", check.model, "Model: a single-object model, list-append / rw-register, or session")
       ->check(CLI::IsMember(all_check_models()))
       ->capture_default_str();
   check_cmd->add_option("--time-limit", check.time_limit_s, "Seconds per file; past it: unknown")

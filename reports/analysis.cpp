@@ -275,6 +275,20 @@ std::string strongest_model_answer(const json& results) {
         parts.push_back(
             "Undecided: the linearizability search ran out of budget on some key; no model is "
             "established.");
+    } else if (checker == "session") {
+      if (verdict == "valid")
+        parts.push_back("Session guarantees hold (read-your-writes, monotonic reads, monotonic "
+                        "writes, writes-follow-reads, per process and key); linearizability was "
+                        "not tested, and they are much weaker.");
+      else if (verdict == "invalid")
+        parts.push_back("Session guarantees broken: " +
+                        count_of(d.value("cycles", std::int64_t{0}), "cycle") +
+                        " of process order and reads-from that no order of a key's writes "
+                        "explains, so nothing stronger (causal, sequential, linearizable) holds "
+                        "either.");
+      else
+        parts.push_back("Undecided: some reads returned values no single write wrote, so the "
+                        "session guarantees are not established.");
     } else {
       parts.push_back(checker + " (" + model + "): " + verdict + ".");
     }
@@ -339,6 +353,11 @@ std::string scope_answer(const RunData& run) {
           " checked one at a time. Linearizability is local, so per-key results compose to the "
           "whole key space for single-key ops; but no op touched two keys, so atomicity and "
           "ordering of multi-key operations (transactions) were not tested.");
+    } else if (checker == "session") {
+      parts.push_back(
+          "Per process and key: each process's ops on one key against that key's writes; the "
+          "version order is inferred only from what the guarantees themselves require (a "
+          "process's own writes, what it read before writing), never from real time.");
     } else if (checker.rfind("elle", 0) == 0) {
       parts.push_back(
           "Across keys: transactions over several keys were checked for dependency cycles (ww, wr, "

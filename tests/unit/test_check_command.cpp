@@ -34,3 +34,18 @@ TEST_CASE("check: a torn last line is dropped and the output says the history wa
   Output whole = run_faultline({"check", dir.write("whole.jsonl", kTwoOps)});
   CHECK(whole.text.find("history cut") == std::string::npos);
 }
+
+TEST_CASE("check: --model session grades session guarantees and prints the violation") {
+  TempDir dir;
+  // Process 0 writes 1, then reads nothing back: read-your-writes broken.
+  std::string history = dir.write(
+      "ryw.jsonl",
+      std::string(kTwoOps) +
+          R"({"index":2,"time_ns":2,"process":0,"type":"invoke","f":"read","key":"k","value":null})" "\n"
+          R"({"index":3,"time_ns":3,"process":0,"type":"ok","f":"read","key":"k","value":null})" "\n");
+  Output out = run_faultline({"check", "--model", "session", history});
+  INFO(out.text);
+  CHECK(out.exit_code == 1);
+  CHECK(out.text.find("read-your-writes 1") != std::string::npos);
+  CHECK(run_faultline({"check", "--model", "session", dir.write("ok.jsonl", kTwoOps)}).exit_code == 0);
+}

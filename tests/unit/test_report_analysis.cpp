@@ -1,6 +1,7 @@
 // Fault windows, per-phase availability and latency, anomalies and gaps on hand-built histories.
 #include <catch2/catch.hpp>
 
+#include "checker/session/session.h"
 #include "checker/txn/elle.h"
 #include "harness/spec.h"
 #include "reports/analysis.h"
@@ -188,6 +189,32 @@ TEST_CASE("report: Elle anomalies keep their cycle steps, and completion indexes
   CHECK(anomalies[0].focus == -1);          // a cycle has no single culprit
   CHECK(anomalies[0].names.at(0) == "T2");  // Elle named the txn by its completion's index
   CHECK(anomalies[0].names.at(1) == "T1");
+}
+
+TEST_CASE("report: a session-guarantee cycle reads as its chain, with the fault and the node") {
+  // Process 0 writes 1 then 2 through n1; process 1 reads 2 through n1, then 1 through n3, which
+  // is cut off: monotonic reads broken, the order forced by monotonic writes.
+  History h = HistoryBuilder()
+                  .op(0, "write", "k1", 0, 10, OpType::ok, 1)
+                  .op(0, "write", "k1", 20, 30, OpType::ok, 2)
+                  .op(1, "read", "k1", 40, 50, OpType::ok, 2)
+                  .nemesis("start-partition", 55, partition_value("n3"))
+                  .op(1, "read", "k1", 60, 70, OpType::ok, 1, "n3")
+                  .nemesis("stop-partition", 100)
+                  .build();
+  nlohmann::json check = checker::to_json(checker::check_session(h));
+  auto anomalies = collect_anomalies(results_for("invalid", {check}), h, fault_windows(h));
+  REQUIRE(anomalies.size() == 1);
+  const Anomaly& a = anomalies[0];
+  CHECK(a.type == "monotonic-reads");
+  CHECK(a.key == "k1");
+  CHECK(a.ops.size() == 4);
+  CHECK(a.headline.find("monotonic reads violated on k1: process 1 read 2") == 0);
+  CHECK(a.names.at(a.focus) == "read 1");
+  REQUIRE(a.sentences.size() == 4);  // two edges, the conclusion, the fault context
+  CHECK(a.sentences[2].find("no order of k1's writes") != std::string::npos);
+  CHECK(a.sentences[3].find("on node n3") != std::string::npos);
+  CHECK(a.sentences[3].find("during partition") != std::string::npos);
 }
 
 TEST_CASE(
