@@ -165,6 +165,9 @@ YAML::Node FieldReader::raw(const std::string& key) {
 void FieldReader::finish() const {
   if (!map_ || !map_.IsMap()) return;
   for (const auto& entry : map_) {
+    // A flow mapping may have any node as a key ({[n1]: 3}); only words name fields.
+    if (!entry.first.IsScalar())
+      throw SpecError(file_, entry.first.Mark(), "a key in " + context_ + " is not a word");
     std::string key = entry.first.as<std::string>();
     if (read_.count(key)) continue;
     std::string known;

@@ -51,7 +51,8 @@ void FaultInterpreter::run(const Schedule& schedule, Recorder& recorder, StopFla
 }
 
 void FaultInterpreter::execute(const FaultOp& op, Recorder& recorder) {
-  auto& [fault, nemesis] = test_.nemeses[op.nemesis];
+  const std::string& fault = test_.nemeses[op.nemesis].first;
+  auto& nemesis = test_.nemeses[op.nemesis].second;
   if (op.action == FaultOp::Action::start) {
     if (nemesis_step(recorder, "start-" + fault, [&] { return nemesis->start(context_, rng_); }))
       set_active(op.nemesis, fault + " " + nemesis->describe_active());
@@ -63,7 +64,8 @@ void FaultInterpreter::execute(const FaultOp& op, Recorder& recorder) {
 
 void FaultInterpreter::heal(Recorder& recorder) {
   for (std::size_t i = 0; i < test_.nemeses.size(); ++i) {
-    auto& [fault, nemesis] = test_.nemeses[i];
+    const std::string& fault = test_.nemeses[i].first;
+    auto& nemesis = test_.nemeses[i].second;  // not a structured binding: clang 14 cannot capture one
     if (!nemesis->describe_active().empty())
       nemesis_step(recorder, "stop-" + fault, [&] { return nemesis->stop(context_); });
     else

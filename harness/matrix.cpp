@@ -70,7 +70,10 @@ AxisValue read_value(const YAML::Node& node, const std::vector<std::string>& axi
   if (reader.has("set")) {
     YAML::Node sets = reader.raw("set");
     if (!sets.IsMap() || sets.size() == 0) reader.fail(sets, context + ".set: expected {path: value, ...}");
-    for (const auto& entry : sets) value.sets.emplace_back(entry.first.as<std::string>(), entry.second);
+    for (const auto& entry : sets) {
+      if (!entry.first.IsScalar()) reader.fail(entry.first, context + ".set: a path is not a word");
+      value.sets.emplace_back(entry.first.as<std::string>(), entry.second);
+    }
   } else {
     if (axis_paths.empty()) reader.fail_key("label", context + ": give `set:` here or on the axis");
     YAML::Node v = reader.raw("value");

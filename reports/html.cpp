@@ -355,7 +355,7 @@ class HtmlWriter {
       out_ << "<p>None: the checkers found no history that contradicts the claim.</p>\n";
     for (std::size_t i = 0; i < a_.counterexamples.size(); ++i)
       anomaly_article(a_.counterexamples[i], "counterexample-" + std::to_string(i + 1),
-                      a_.counterexamples[i].headline);
+                      h(a_.counterexamples[i].headline));
     for (std::size_t i = 0; i < a_.anomalies.size(); ++i) {
       const Anomaly& an = a_.anomalies[i];
       anomaly_article(an, "anomaly-" + std::to_string(i + 1),

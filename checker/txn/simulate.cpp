@@ -3,6 +3,8 @@
 #include <random>
 #include <unordered_map>
 
+#include "checker/txn/txn_history.h"
+
 namespace faultline::checker::txn {
 
 using nlohmann::json;
@@ -11,7 +13,8 @@ namespace {
 
 class Simulation {
  public:
-  explicit Simulation(const SimulationOptions& o) : o_(o), rng_(o.seed), clients_(o.concurrency) {
+  Simulation(const SimulationOptions& o, Workload workload)
+      : o_(o), workload_(workload), rng_(o.seed), clients_(o.concurrency) {
     for (std::size_t i = 0; i < o.active_keys; ++i) active_.push_back(next_key_++);
     for (std::size_t c = 0; c < clients_.size(); ++c) clients_[c].process = static_cast<std::int64_t>(c);
   }
@@ -58,21 +61,24 @@ class Simulation {
         c.txn.push_back({"r", active_[pick(active_.size())], nullptr});
       } else {
         std::int64_t key = choose_key();
-        c.txn.push_back({"append", key, ++last_value_[key]});
+        c.txn.push_back({workload_ == Workload::list_append ? "append" : "w", key, ++last_value_[key]});
       }
     }
     c.busy = true;
     emit(c.process, OpType::invoke, c.txn);
   }
 
-  // The txn takes effect now, atomically: reads see every earlier committed append.
+  // The txn takes effect now, atomically: reads see every earlier committed write. A register
+  // holds its latest value (nil before the first write), a list every value appended.
   void apply(json& txn) {
     for (json& mop : txn) {
       auto& list = state_[mop[1].get<std::int64_t>()];
-      if (mop[0] == "append") {
+      if (mop[0] != "r") {
         list.push_back(mop[2].get<std::int64_t>());
-      } else {
+      } else if (workload_ == Workload::list_append) {
         mop[2] = list;
+      } else {
+        mop[2] = list.empty() ? json(nullptr) : json(list.back());
       }
     }
   }
@@ -104,6 +110,7 @@ class Simulation {
   }
 
   const SimulationOptions& o_;
+  const Workload workload_;
   std::mt19937_64 rng_;
   std::vector<Client> clients_;
   std::vector<std::int64_t> active_;
@@ -116,6 +123,12 @@ class Simulation {
 
 }  // namespace
 
-History simulate_list_append(const SimulationOptions& options) { return Simulation(options).run(); }
+History simulate_list_append(const SimulationOptions& options) {
+  return Simulation(options, Workload::list_append).run();
+}
+
+History simulate_rw_register(const SimulationOptions& options) {
+  return Simulation(options, Workload::rw_register).run();
+}
 
 }  // namespace faultline::checker::txn

@@ -1,6 +1,7 @@
 #include "checker/txn/version_order.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cadical.hpp>
 #include <set>
 #include <unordered_map>
@@ -40,6 +41,8 @@ class OrderSolver {
       bases_.push_back(next_var_);
       next_var_ += static_cast<int>(k.writers.size() * (k.writers.size() - 1) / 2);
     }
+    in_clause_.assign(next_var_ + 1, false);
+    hint_.assign(next_var_ + 1, false);
   }
 
   OrderSearch run(const Deadline& deadline) {
@@ -72,7 +75,24 @@ class OrderSolver {
     int var = bases_[k] + static_cast<int>(lo * (2 * n - lo - 1) / 2 + (hi - lo - 1)) + 1;
     return i < j ? var : -var;
   }
-  bool holds(int lit) { return solver_.val(lit) > 0; }
+  // CaDiCaL gives a variable that is in no clause yet the value false whatever its phase, so
+  // such a pair takes the hint (any value satisfies every clause); the solver decides the rest.
+  bool holds(int lit) {
+    int var = std::abs(lit);
+    bool value = in_clause_[var] ? solver_.val(var) > 0 : hint_[var];
+    return lit > 0 ? value : !value;
+  }
+  void add_clause(const std::vector<int>& clause) {
+    for (int lit : clause) {
+      in_clause_[std::abs(lit)] = true;
+      solver_.add(lit);
+    }
+    solver_.add(0);
+  }
+  void hint(int lit) {
+    hint_[std::abs(lit)] = lit > 0;
+    solver_.phase(lit);
+  }
   std::uint64_t commit_hint(std::uint32_t t) const {
     const Txn& x = h_.txns[t];
     return x.complete_position == kNoPosition ? x.invoke_position : x.complete_position;
@@ -88,7 +108,7 @@ class OrderSolver {
 
   // Pruning: a known edge a -> b between two writers of a key, or a session order, forces a's
   // version first (the other order closes a two-step cycle with at most one rw edge, which
-  // every rule forbids). The rest get a phase: the completion order, a correct store's order.
+  // every rule forbids). The rest get a hint: the completion order, a correct store's order.
   void force_known_orders(OrderSearch& out) {
     const std::uint8_t allowed = kDataEdges | o_.session_kinds;
     std::unordered_map<std::uint32_t, std::size_t> slot;
@@ -107,16 +127,13 @@ class OrderSolver {
         for (std::size_t j = 0; j < w.size(); ++j)
           if (j != i && session_before(w[i], w[j])) forced.emplace(i, j);
       }
-      for (auto [i, j] : forced) {
-        solver_.add(before(k, i, j));
-        solver_.add(0);
-      }
+      for (auto [i, j] : forced) add_clause({before(k, i, j)});
       out.forced_pairs += forced.size();
       for (std::size_t i = 0; i < w.size(); ++i)
         for (std::size_t j = i + 1; j < w.size(); ++j) {
           if (forced.count({i, j}) || forced.count({j, i})) continue;
           ++out.open_pairs;
-          solver_.phase(commit_hint(w[i]) <= commit_hint(w[j]) ? before(k, i, j) : before(k, j, i));
+          hint(commit_hint(w[i]) <= commit_hint(w[j]) ? before(k, i, j) : before(k, j, i));
         }
     }
   }
@@ -191,8 +208,7 @@ class OrderSolver {
           out.outcome = OrderSearch::Outcome::violated;
           return true;
         }
-        for (int lit : clause) solver_.add(lit);
-        solver_.add(0);
+        add_clause(clause);
         ++out.cycle_clauses;
       }
     }
@@ -248,6 +264,8 @@ class OrderSolver {
   OrderSearchOptions o_;
   std::vector<int> bases_;
   int next_var_ = 0;
+  std::vector<bool> in_clause_;  // per variable: whether some clause holds it
+  std::vector<bool> hint_;       // per variable: its value in completion order
   CaDiCaL::Solver solver_;
 };
 

@@ -197,6 +197,18 @@ inline FaultAction one_action(const RunResult& r, const std::string& fault) {
   return {starts[0]["value"], stops[0]["value"]};
 }
 
+// `fault` on the primaries, once: the leader (etcd) or master (Redis Sentinel) its start named
+// in `field` is not the one the cluster had just before the heal.
+inline void require_leader_moved(const RunResult& r, const std::string& fault, const std::string& field) {
+  FaultAction action = one_action(r, fault);
+  REQUIRE(action.start[field].size() == 1);
+  std::string old_leader = action.start[field][0];
+  nlohmann::json leaders = action.stop["primaries_before_heal"];
+  INFO("old leader " << old_leader << ", leaders before heal " << leaders.dump());
+  REQUIRE(leaders.size() == 1);
+  CHECK(leaders[0] != old_leader);
+}
+
 // Redis servers and Sentinels of the run under `run_root`: they rewrite their process titles
 // ("redis-server 0.0.0.0:6379"), so they are found by their working directory, the node folder
 // their config names. Other runs' servers on the machine do not count.

@@ -86,13 +86,7 @@ TEST_CASE("nemesis: partitioning the primaries cuts off etcd's leader, which los
       "{ timeline: [ {at_s: 3, fault: partition, nodes: primaries, duration_s: 6} ] }", 12));
   INFO(r.output.text);
   CHECK(r.output.exit_code == 0);
-  FaultAction partition = one_action(r, "partition");
-  REQUIRE(partition.start["isolated"].size() == 1);
-  std::string old_leader = partition.start["isolated"][0];
-  json leaders = partition.stop["primaries_before_heal"];
-  INFO("old leader " << old_leader << ", leaders before heal " << leaders.dump());
-  REQUIRE(leaders.size() == 1);
-  CHECK(leaders[0] != old_leader);
+  require_leader_moved(r, "partition", "isolated");
   require_no_leftovers(rules_before, r.dir, dir.path());
 }
 

@@ -72,6 +72,17 @@ void check_counterexample(const History& history, const CheckResult& result, con
   CHECK(honest(history, cx["key"].get<std::string>(), kept, cx["cut_ns"].get<std::int64_t>()));
 }
 
+// A generated register history of `ops` ops by 4 processes over values 0-2, 10 % info.
+History small_register_history(std::uint64_t seed, std::size_t ops) {
+  linear::GenerateOptions g;
+  g.seed = seed;
+  g.ops = ops;
+  g.processes = 4;
+  g.values = 3;
+  g.info_probability = 0.1;
+  return linear::generate_register_history(g);
+}
+
 }  // namespace
 
 TEST_CASE("shrink: a stale read among a hundred ops shrinks to the writes and read that show it") {
@@ -137,13 +148,7 @@ TEST_CASE("shrink: Knossos' invalid cas-register histories shrink to a fifth or 
 TEST_CASE("shrink: random invalid histories shrink to honest, invalid counterexamples") {
   int shrunk = 0;
   for (std::uint64_t seed = 1; seed <= 300; ++seed) {
-    linear::GenerateOptions g;
-    g.seed = seed;
-    g.ops = 30;
-    g.processes = 4;
-    g.values = 3;
-    g.info_probability = 0.1;
-    History history = linear::generate_register_history(g);
+    History history = small_register_history(seed, 30);
     // Corrupt one ok read: a value it cannot have seen makes most histories invalid.
     for (auto it = history.rbegin(); it != history.rend(); ++it)
       if (it->f == "read" && it->type == OpType::ok) {
@@ -165,13 +170,7 @@ TEST_CASE("shrink: random invalid histories shrink to honest, invalid counterexa
 TEST_CASE("shrink: whatever the honesty rule lets go, a linearizable history stays linearizable") {
   int restrictions = 0;
   for (std::uint64_t seed = 1; seed <= 300; ++seed) {
-    linear::GenerateOptions g;
-    g.seed = seed;
-    g.ops = 14;
-    g.processes = 4;
-    g.values = 3;
-    g.info_probability = 0.1;
-    History history = linear::generate_register_history(g);
+    History history = small_register_history(seed, 14);
     LinearOptions options;
     options.model = "cas-register";
     if (check_linearizable(history, options).verdict != Verdict::valid) continue;
