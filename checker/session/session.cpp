@@ -7,6 +7,8 @@
 #include <optional>
 #include <set>
 
+#include "checker/txn/graph.h"
+
 namespace faultline::checker {
 namespace {
 
@@ -188,52 +190,6 @@ std::vector<Edge> edges_of(const Key& key) {
   return edges;
 }
 
-// Tarjan's strongly connected components, iterative (a key may have many thousand writes).
-std::vector<std::vector<std::size_t>> components(std::size_t nodes,
-                                                 const std::vector<std::vector<std::size_t>>& out) {
-  std::vector<std::size_t> index(nodes, SIZE_MAX), low(nodes, 0);
-  std::vector<bool> on_stack(nodes, false);
-  std::vector<std::size_t> stack;
-  std::vector<std::vector<std::size_t>> found;
-  std::size_t next = 0;
-  for (std::size_t root = 0; root < nodes; ++root) {
-    if (index[root] != SIZE_MAX) continue;
-    std::vector<std::pair<std::size_t, std::size_t>> frames{{root, 0}};  // node, next edge
-    index[root] = low[root] = next++;
-    stack.push_back(root);
-    on_stack[root] = true;
-    while (!frames.empty()) {
-      auto& [v, e] = frames.back();
-      if (e < out[v].size()) {
-        std::size_t w = out[v][e++];
-        if (index[w] == SIZE_MAX) {
-          index[w] = low[w] = next++;
-          stack.push_back(w);
-          on_stack[w] = true;
-          frames.push_back({w, 0});
-        } else if (on_stack[w]) {
-          low[v] = std::min(low[v], index[w]);
-        }
-        continue;
-      }
-      std::size_t done = v;
-      frames.pop_back();
-      if (!frames.empty()) low[frames.back().first] = std::min(low[frames.back().first], low[done]);
-      if (low[done] != index[done]) continue;
-      std::vector<std::size_t> component;
-      std::size_t w;
-      do {
-        w = stack.back();
-        stack.pop_back();
-        on_stack[w] = false;
-        component.push_back(w);
-      } while (w != done);
-      found.push_back(std::move(component));
-    }
-  }
-  return found;
-}
-
 // A shortest cycle through `start` inside its component, as the edges taken (breadth first).
 std::vector<std::size_t> cycle_through(std::size_t start, const std::vector<Edge>& edges,
                                        const std::vector<std::vector<std::size_t>>& out_edges,
@@ -347,26 +303,33 @@ class Explainer {
 };
 
 // The cycles of one key, each a chain of edges: one through each strongly connected group of
-// its graph (a group of one counts only with an edge to itself).
+// its graph (found by the transaction checker's Tarjan), and one for each write with an edge to
+// itself outside such a group.
 std::vector<std::vector<Edge>> cycles_of(const Key& key, const std::vector<Edge>& edges) {
   std::size_t nodes = key.writes.size() + 1;
-  std::vector<std::vector<std::size_t>> out(nodes), out_edges(nodes);
+  std::vector<std::vector<std::size_t>> out_edges(nodes);
+  txn::EdgeList list;
   for (std::size_t e = 0; e < edges.size(); ++e) {
-    out[edges[e].from].push_back(edges[e].to);
     out_edges[edges[e].from].push_back(e);
+    list.add(static_cast<std::uint32_t>(edges[e].from), static_cast<std::uint32_t>(edges[e].to),
+             txn::kWW);
   }
   std::vector<std::vector<Edge>> cycles;
-  std::vector<bool> in_component(nodes, false);
-  for (const auto& component : components(nodes, out)) {
-    std::size_t v = component.front();
-    bool self_loop = std::find(out[v].begin(), out[v].end(), v) != out[v].end();
-    if (component.size() == 1 && !self_loop) continue;
-    for (std::size_t n : component) in_component[n] = true;
+  std::vector<bool> in_component(nodes, false), in_cycle(nodes, false);
+  for (const auto& component :
+       txn::cyclic_components(txn::Graph(static_cast<std::uint32_t>(nodes), list), txn::kAllEdges)) {
+    for (std::uint32_t n : component) in_component[n] = in_cycle[n] = true;
     std::vector<Edge> cycle;
-    for (std::size_t e : cycle_through(v, edges, out_edges, in_component)) cycle.push_back(edges[e]);
-    for (std::size_t n : component) in_component[n] = false;
+    for (std::size_t e : cycle_through(component.front(), edges, out_edges, in_component))
+      cycle.push_back(edges[e]);
+    for (std::uint32_t n : component) in_component[n] = false;
     cycles.push_back(std::move(cycle));
   }
+  for (const Edge& e : edges)
+    if (e.from == e.to && !in_cycle[e.from]) {
+      in_cycle[e.from] = true;
+      cycles.push_back({e});
+    }
   return cycles;
 }
 

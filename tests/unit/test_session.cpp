@@ -64,6 +64,59 @@ RefSessions sessions_of(const History& history) {
   return out;
 }
 
+// Whether some order of the writes that happened meets every guarantee, every pair of steps.
+template <typename Source>
+bool some_order_exists(const std::map<std::int64_t, std::vector<RefStep>>& processes,
+                       const std::vector<RefWrite>& writes, const Source& source) {
+  // Each process's steps with their writes' ids.
+  struct Item {
+    bool is_read;
+    int node;  // read: its source; write: its id
+    bool acknowledged;
+  };
+  std::vector<std::vector<Item>> sessions;
+  for (const auto& [p, steps] : processes) {
+    std::vector<Item> items;
+    std::size_t next_write = 0;
+    for (const auto& [q, earlier] : processes) {
+      if (q == p) break;
+      for (const RefStep& s : earlier) next_write += !s.is_read;
+    }
+    for (const RefStep& s : steps) {
+      if (s.is_read) {
+        int from = source(s.value);
+        if (from != -2) items.push_back({true, from, false});
+        continue;
+      }
+      int id = static_cast<int>(next_write++);
+      if (writes[static_cast<std::size_t>(id)].happened) items.push_back({false, id, s.acknowledged});
+    }
+    sessions.push_back(std::move(items));
+  }
+  std::vector<int> order(writes.size());
+  std::iota(order.begin(), order.end(), 0);
+  bool some_order = false;
+  do {
+    std::vector<int> pos(writes.size() + 1);
+    for (std::size_t i = 0; i < order.size(); ++i) pos[static_cast<std::size_t>(order[i]) + 1] = static_cast<int>(i);
+    pos[0] = -1;
+    auto at = [&](int node) { return pos[static_cast<std::size_t>(node + 1)]; };
+    bool ok = true;
+    for (const auto& items : sessions)
+      for (std::size_t i = 0; i < items.size() && ok; ++i)
+        for (std::size_t j = i + 1; j < items.size() && ok; ++j) {
+          const Item& a = items[i];
+          const Item& b = items[j];
+          if (a.is_read && b.is_read) ok = at(a.node) <= at(b.node);             // monotonic reads
+          else if (!a.is_read && b.is_read) ok = !a.acknowledged || at(a.node) <= at(b.node);  // ryw
+          else if (!a.is_read && !b.is_read) ok = at(a.node) < at(b.node);       // monotonic writes
+          else ok = at(a.node) < at(b.node);                                     // wfr
+        }
+    some_order = ok;
+  } while (!some_order && std::next_permutation(order.begin(), order.end()));
+  return some_order;
+}
+
 // valid, invalid, or unknown (no violation but some read's source is not known).
 Verdict brute_force(const History& history) {
   bool unknown_source = false;
@@ -87,52 +140,15 @@ Verdict brute_force(const History& history) {
           if (from == -2) unknown_source = true;
           else if (from >= 0) writes[static_cast<std::size_t>(from)].happened = true;
         }
-    // Each process's steps with their writes' ids.
-    struct Item {
-      bool is_read;
-      int node;  // read: its source; write: its id
-      bool acknowledged;
-    };
-    std::vector<std::vector<Item>> sessions;
-    for (const auto& [p, steps] : processes) {
-      std::vector<Item> items;
-      std::size_t next_write = 0;
-      for (const auto& [q, earlier] : processes) {
-        if (q == p) break;
-        for (const RefStep& s : earlier) next_write += !s.is_read;
-      }
-      for (const RefStep& s : steps) {
-        if (s.is_read) {
-          int from = source(s.value);
-          if (from != -2) items.push_back({true, from, false});
-          continue;
-        }
-        int id = static_cast<int>(next_write++);
-        if (writes[static_cast<std::size_t>(id)].happened) items.push_back({false, id, s.acknowledged});
-      }
-      sessions.push_back(std::move(items));
-    }
-    std::vector<int> order(writes.size());
-    std::iota(order.begin(), order.end(), 0);
+    // An info write nobody read may or may not have happened: try both for each.
+    std::vector<std::size_t> maybe;
+    for (std::size_t w = 0; w < writes.size(); ++w)
+      if (!writes[w].happened) maybe.push_back(w);
     bool some_order = false;
-    do {
-      std::vector<int> pos(writes.size() + 1);
-      for (std::size_t i = 0; i < order.size(); ++i) pos[static_cast<std::size_t>(order[i]) + 1] = static_cast<int>(i);
-      pos[0] = -1;
-      auto at = [&](int node) { return pos[static_cast<std::size_t>(node + 1)]; };
-      bool ok = true;
-      for (const auto& items : sessions)
-        for (std::size_t i = 0; i < items.size() && ok; ++i)
-          for (std::size_t j = i + 1; j < items.size() && ok; ++j) {
-            const Item& a = items[i];
-            const Item& b = items[j];
-            if (a.is_read && b.is_read) ok = at(a.node) <= at(b.node);             // monotonic reads
-            else if (!a.is_read && b.is_read) ok = !a.acknowledged || at(a.node) <= at(b.node);  // ryw
-            else if (!a.is_read && !b.is_read) ok = at(a.node) < at(b.node);       // monotonic writes
-            else ok = at(a.node) < at(b.node);                                     // wfr
-          }
-      some_order = ok;
-    } while (!some_order && std::next_permutation(order.begin(), order.end()));
+    for (std::size_t mask = 0; mask < (std::size_t{1} << maybe.size()) && !some_order; ++mask) {
+      for (std::size_t m = 0; m < maybe.size(); ++m) writes[maybe[m]].happened = (mask >> m) & 1;
+      some_order = some_order_exists(processes, writes, source);
+    }
     if (!some_order) return Verdict::invalid;
   }
   return unknown_source ? Verdict::unknown : Verdict::valid;
