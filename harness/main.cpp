@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "checker/linear/linearizability.h"
+#include "checker/clock/timestamps.h"
 #include "checker/session/session.h"
 #include "checker/txn/elle.h"
 #include "core/log.h"
@@ -90,17 +91,21 @@ bool is_txn_model(const std::string& model) {
 
 // Session guarantees on register / kv histories (checker/session/session.h).
 constexpr const char* kSessionModel = "session";
+// Server timestamps against real-time order (checker/clock/timestamps.h).
+constexpr const char* kTimestampsModel = "timestamps";
 
 std::vector<std::string> all_check_models() {
   auto models = checker::linear_model_names();
   models.insert(models.end(), kTxnWorkloads.begin(), kTxnWorkloads.end());
   models.push_back(kSessionModel);
+  models.push_back(kTimestampsModel);
   return models;
 }
 
 // The checker's name in results, as check_one's checker reports it.
 std::string checker_name(const CheckArgs& args) {
   if (is_txn_model(args.model)) return "elle-" + args.model;
+  if (args.model == kTimestampsModel) return "timestamps";
   return args.model == kSessionModel ? "session" : "linearizable";
 }
 
@@ -151,9 +156,10 @@ std::optional<std::int64_t> txn_initial_value(const std::string& text) {
 }
 
 // Linearizability for single-object models, Elle's cycle search for transactional ones, the
-// session-guarantee cycles for `session`.
+// session-guarantee cycles for `session`, inversions of server times for `timestamps`.
 checker::CheckResult check_one(const History& history, const CheckArgs& args) {
   if (args.model == kSessionModel) return checker::check_session(history);
+  if (args.model == kTimestampsModel) return checker::check_timestamps(history);
   if (is_txn_model(args.model)) {
     checker::TxnOptions options;
     options.workload = args.model;
@@ -342,7 +348,7 @@ int main(int argc, char** argv) {
   CheckArgs check;
   auto* check_cmd = app.add_subcommand("check", "Check recorded histories (JSONL, JSON or EDN)");
   check_cmd->add_option("history", check.files, "History files")->required();
-  check_cmd->add_option("--model", check.model, "Model: a single-object model, list-append / rw-register, or session")
+  check_cmd->add_option("--model", check.model, "Model: a single-object model, list-append / rw-register, session or timestamps")
       ->check(CLI::IsMember(all_check_models()))
       ->capture_default_str();
   check_cmd->add_option("--time-limit", check.time_limit_s, "Seconds per file; past it: unknown")

@@ -289,6 +289,25 @@ std::string strongest_model_answer(const json& results) {
       else
         parts.push_back("Undecided: some reads returned values no single write wrote, so the "
                         "session guarantees are not established.");
+    } else if (checker == "timestamps") {
+      if (verdict == "valid")
+        parts.push_back("Server timestamps followed real-time order: every write that began "
+                        "after another returned carried a later server time, so a "
+                        "last-write-wins rule by these times would have lost no write in this "
+                        "run. That holds only for the clocks this run had; it is no promise.");
+      else if (verdict == "invalid")
+        parts.push_back(
+            "Server timestamps contradict happens-before: " +
+            count_of(d.value("inverted_writes", std::int64_t{0}), "write") +
+            " began after another write had returned, yet carry a server time at or before its "
+            "(up to " + format_ms(d.value("max_inversion_us", std::int64_t{0}) * 1000) +
+            "). A last-write-wins store ordering by these times would have silently dropped " +
+            count_of(d.value("lww_lost", std::int64_t{0}), "write") +
+            ", each the later of two writes to the same key. Order must come from "
+            "happens-before (the harness clock, a version, a consensus log), not a node's clock.");
+      else
+        parts.push_back("Undecided: no inversion among the timed writes, but some writes timed "
+                        "out, and they may have happened at a server time not known.");
     } else {
       parts.push_back(checker + " (" + model + "): " + verdict + ".");
     }
@@ -331,8 +350,8 @@ std::string faults_answer(const Analysis& a) {
       if (an.context.find("during " + fault + " ") != std::string::npos) ++anomalies_in;
     if (anomalies_in > 0)
       text += " " + count_of(anomalies_in, "anomaly") +
-              " had its op inside these windows: answers that no "
-              "linearization explains, such as stale reads from a node cut off from the majority.";
+              " had its op inside these windows (each listed under anomalies with the fault "
+              "in force and the node it ran on).";
     else
       text += " No anomaly fell in these windows.";
     parts.push_back(text);
@@ -358,6 +377,12 @@ std::string scope_answer(const RunData& run) {
           "Per process and key: each process's ops on one key against that key's writes; the "
           "version order is inferred only from what the guarantees themselves require (a "
           "process's own writes, what it read before writing), never from real time.");
+    } else if (checker == "timestamps") {
+      parts.push_back(
+          "Across all writes: each pair where one returned before the other began (by the "
+          "harness' monotonic clock) against the two server times; lost writes count only pairs "
+          "on the same key. The store itself (Redis) does not order by these times: the loss is "
+          "what a last-write-wins design using them would suffer.");
     } else if (checker.rfind("elle", 0) == 0) {
       parts.push_back(
           "Across keys: transactions over several keys were checked for dependency cycles (ww, wr, "

@@ -1,6 +1,7 @@
 // Fault windows, per-phase availability and latency, anomalies and gaps on hand-built histories.
 #include <catch2/catch.hpp>
 
+#include "checker/clock/timestamps.h"
 #include "checker/session/session.h"
 #include "checker/txn/elle.h"
 #include "harness/spec.h"
@@ -309,4 +310,27 @@ TEST_CASE("report: the timeline's lanes are workers, from the run record's rule"
   CHECK(record.worker_of(13) == 1);
   record.concurrency = 0;  // unknown (an old run): lanes are processes
   CHECK(record.worker_of(13) == 13);
+}
+
+TEST_CASE("report: a timestamp inversion reads as happens-before against server time, with the fault") {
+  // A returns at 12.1 s stamped 101.8 s; during a clock bump, B begins at 12.3 s stamped 100 s.
+  History h = HistoryBuilder()
+                  .op(0, "timed-write", "t0", 12000, 12100, OpType::ok, {{"server_time_us", 101800000}})
+                  .nemesis("start-clock", 12200, {{"description", "bump -1800 ms on n1"}})
+                  .op(1, "timed-write", "t0", 12300, 12400, OpType::ok, {{"server_time_us", 100000000}})
+                  .nemesis("stop-clock", 13000)
+                  .build();
+  nlohmann::json check = checker::to_json(checker::check_timestamps(h));
+  RunData run;
+  run.results = results_for("invalid", {check});
+  run.history = h;
+  auto anomalies = collect_anomalies(run.results, h, fault_windows(h));
+  REQUIRE(anomalies.size() == 1);
+  CHECK(anomalies[0].headline ==
+        "A returned at 12.100 s before B began at 12.300 s, yet A's server time is 1.800 s later "
+        "than B's: a last-write-wins store ordering by these times would keep A and drop B");
+  CHECK(anomalies[0].sentences.back().find("during clock") != std::string::npos);
+  std::string answer = analyze(run).answers[0].answer;
+  CHECK(answer.find("1 write began after another write had returned") != std::string::npos);
+  CHECK(answer.find("would have silently dropped 1 write,") != std::string::npos);
 }
