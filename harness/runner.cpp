@@ -99,6 +99,7 @@ RunOutcome run_test(Test& test, const RunOptions& options) {
     Recorder recorder(outcome.run_dir / "history.jsonl");
     FaultInterpreter faults(test, lifetime.nemesis_context());
     Workers workers(test, lifetime.cluster(), recorder);
+    workers.run_initial_ops();
     facts.interrupted = generate(test, workers, faults, recorder, options.progress);
     faults.heal(recorder);
     if (!facts.interrupted) {

@@ -163,7 +163,8 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
     spec.seed = std::random_device{}() & 0xffffffffu;  // printed and saved: reproducible
   }
 
-  FieldReader target(top.mapping("target", true), file_name, "target");
+  YAML::Node target_given = top.mapping("target", true);
+  FieldReader target(target_given, file_name, "target");
   spec.system = target.choice("system", TargetRegistry::names());
   if (target.has("cluster")) {
     spec.remote = read_cluster(target);
@@ -230,7 +231,11 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   YAML::Node resolved = YAML::Clone(top.resolved());
   resolved["seed"] = spec.seed;
   resolved["time_limit_s"] = spec.time_limit_s;  // command-line overrides included
-  resolved["target"] = YAML::Clone(target.resolved());
+  // The target as given, with the defaults its reader filled in: the parts a target reads with
+  // readers of its own (a declared target's servers and client, a cluster's hosts) are kept too.
+  resolved["target"] = YAML::Clone(target_given);
+  for (const auto& entry : target.resolved())
+    resolved["target"][entry.first.Scalar()] = YAML::Clone(entry.second);
   resolved["target"]["nodes"] = spec.node_count;
   resolved["workload"] = YAML::Clone(workload.resolved());
   resolved["clients"] = YAML::Clone(clients.resolved());

@@ -50,7 +50,7 @@ void Workers::join() {
   threads_.clear();
 }
 
-OpType Workers::perform(Client& client, Op op) {
+Op Workers::perform(Client& client, Op op) {
   op.type = OpType::invoke;
   Op invoked = recorder_.record(op);
   Completion c = invoke_guarded(client, invoked);
@@ -58,9 +58,9 @@ OpType Workers::perform(Client& client, Op op) {
   done.type = c.type;
   if (!c.value.is_null() || c.type == OpType::ok) done.value = c.value;
   done.error = c.error;
-  recorder_.record(std::move(done));
+  Op recorded = recorder_.record(std::move(done));
   counts_.add(c.type);
-  return c.type;
+  return recorded;
 }
 
 void Workers::work(int worker, StopFlag& phase_over) {
@@ -71,18 +71,22 @@ void Workers::work(int worker, StopFlag& phase_over) {
   const auto& nodes = cluster_.nodes();
   const std::size_t home = static_cast<std::size_t>(worker) % nodes.size();
   Connections connections(*test_.target, nodes, ClientOptions{spec.timeout_ms});
-  std::int64_t process = worker;
+  std::int64_t process = first_process_ + worker;
   auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(spec.concurrency / spec.rate_per_s));
   // Stagger the workers so they do not fire in lockstep.
   auto next = recorder_.start() + interval * static_cast<int>(rng() % 1000) / 1000;
+  std::optional<Op> resend;  // the workload's retry of the last op, sent at the next tick
   while (!phase_over.wait_until(next)) {
     next = std::max(next + interval, Clock::now());
-    Op op = test_.workload->generate(rng);
+    Op op = resend ? std::move(*resend) : test_.workload->generate(rng);
+    // A resend is routed afresh too, as a load balancer would.
     std::size_t node = spec.routing == Routing::per_op ? route_rng() % nodes.size() : home;
     op.process = process;
     op.node = nodes[node].name;
-    if (perform(connections.to(node), std::move(op)) == OpType::info) {
+    Op done = perform(connections.to(node), std::move(op));
+    resend = test_.workload->retry(done);
+    if (done.type == OpType::info) {
       // The process may still have an op in flight forever: continue as a fresh process,
       // with a fresh connection (Jepsen: process + concurrency).
       process += spec.concurrency;
@@ -94,11 +98,22 @@ void Workers::work(int worker, StopFlag& phase_over) {
   }
 }
 
+void Workers::run_initial_ops() {
+  // Processes 0.. ; the workers then start above them, at a multiple of concurrency, so that
+  // process mod concurrency still names the worker and no process is reused after an info.
+  auto ops = test_.workload->initial_ops();
+  auto concurrency = static_cast<std::int64_t>(test_.spec.concurrency);
+  first_process_ = (static_cast<std::int64_t>(ops.size()) + concurrency - 1) / concurrency * concurrency;
+  run_once(ops, 0);
+}
+
 void Workers::run_final_ops() {
+  run_once(test_.workload->final_ops(),
+           std::max<std::int64_t>(highest_process_.load() + 1, test_.spec.concurrency));
+}
+
+void Workers::run_once(const std::vector<Op>& ops, std::int64_t process) {
   const auto& nodes = cluster_.nodes();
-  auto ops = test_.workload->final_ops();
-  std::int64_t process =
-      std::max<std::int64_t>(highest_process_.load() + 1, test_.spec.concurrency);
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const NodeInfo& node = nodes[i % nodes.size()];
     auto client = test_.target->open_client(node, ClientOptions{test_.spec.timeout_ms});

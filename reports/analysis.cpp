@@ -239,6 +239,11 @@ std::vector<NotExercised> not_exercised(const RunData& run, const Analysis& a) {
   if (std::size_t cut = run.results.value("history_cut_at_line", std::size_t{0}); cut > 0)
     out.push_back({"the end of the history",
                    "its last line (line " + std::to_string(cut) + ") was torn and dropped"});
+  // What a checker knows its own run did not exercise (the transfer checker: a key forgotten
+  // by the dedupe store, ...).
+  for (const auto& c : run.results.value("checks", json::array()))
+    for (const auto& n : c.value("details", json::object()).value("not_exercised", json::array()))
+      if (n.is_object()) out.push_back({n.value("what", ""), n.value("why", "")});
   std::string recovery = run.results.value("recovery_problem", "");
   if (!recovery.empty())
     out.push_back({"recovery after healing", "the cluster did not recover: " + recovery});
@@ -259,6 +264,14 @@ std::string strongest_model_answer(const json& results) {
                       (held.empty() ? std::string("none of the models tested") : join(held, ", ")) +
                       (ruled.empty() ? "" : "; ruled out: " + join(ruled, ", ")) +
                       " (claim: " + model + ", " + verdict + ").");
+    } else if (checker == "exactly-once-transfer") {
+      std::string outcome =
+          verdict == "valid"     ? "held: every transfer was applied at most once, every acknowledged one exactly once"
+          : verdict == "invalid" ? "broken"
+                                 : "undecided (" + c.value("summary", std::string()) + ")";
+      parts.push_back("Exactly-once transfers (" + model + "): " + outcome + ". " +
+                      (verdict == "unknown" ? "" : c.value("summary", std::string()) + ". ") +
+                      d.value("dual", std::string()));
     } else if (checker == "linearizable") {
       if (verdict == "valid")
         parts.push_back(
@@ -345,14 +358,21 @@ std::string faults_answer(const Analysis& a) {
               format_percent(after->info_share()) + " timed out, p99 " +
               format_ms(after->latency_ns_p99) + ".";
     }
-    int anomalies_in = 0;
+    int anomalies_in = 0, resends = 0;
     for (const auto& an : a.anomalies)
-      if (an.context.find("during " + fault + " ") != std::string::npos) ++anomalies_in;
-    if (anomalies_in > 0)
-      text += " " + count_of(anomalies_in, "anomaly") +
+      if (an.context.find("during " + fault + " ") != std::string::npos) {
+        ++anomalies_in;
+        resends += an.type == "double-applied";
+      }
+    if (resends > 0)
+      text += " " + count_of(resends, "transfer") +
+              " applied twice or more had an attempt inside these windows: its answer was lost "
+              "there, the client sent it again, and the store applied it again.";
+    if (anomalies_in > resends)
+      text += " " + count_of(anomalies_in - resends, "anomaly") +
               " had its op inside these windows (each listed under anomalies with the fault "
               "in force and the node it ran on).";
-    else
+    else if (anomalies_in == 0)
       text += " No anomaly fell in these windows.";
     parts.push_back(text);
   }
@@ -383,6 +403,12 @@ std::string scope_answer(const RunData& run) {
           "harness' monotonic clock) against the two server times; lost writes count only pairs "
           "on the same key. The store itself (Redis) does not order by these times: the loss is "
           "what a last-write-wins design using them would suffer.");
+    } else if (checker == "exactly-once-transfer") {
+      parts.push_back(
+          "Across accounts, from the final state: each transfer changes two balances and writes "
+          "its log row in one transaction, and the checker proves from one final snapshot "
+          "(balances and the log) which transfers applied and how often. The order of transfers, "
+          "and what concurrent transactions saw of each other, were not tested.");
     } else if (checker.rfind("elle", 0) == 0) {
       parts.push_back(
           "Across keys: transactions over several keys were checked for dependency cycles (ww, wr, "
@@ -582,6 +608,16 @@ std::string txn_text(const json& mops) {
 std::string OpSpan::label() const {
   constexpr std::size_t kValueChars = 60;
   if (f == "txn" && value.is_array()) return txn_text(value);
+  if (f == "transfer" && value.is_object()) {
+    // "transfer 17: 3 from 1 to 5, attempt 2, key t17 (duplicate)"
+    std::string text = "transfer " + value_text(value.value("id", json())) + ": " +
+                       value_text(value.value("amount", json())) + " from " +
+                       value_text(value.value("from", json())) + " to " +
+                       value_text(value.value("to", json()));
+    if (value.value("attempt", 1) > 1) text += ", attempt " + value_text(value["attempt"]);
+    text += value.contains("key") ? ", key " + value_text(value["key"]) : ", no key";
+    return text + (value.value("duplicate", false) ? " (already applied)" : "");
+  }
   std::string text = f + (key.empty() ? "" : " " + key);
   if (f == "read") return text + (outcome == OpType::ok ? " → " + value_text(value) : "");
   if (f == "cas" && value.is_array() && value.size() == 2)

@@ -9,6 +9,7 @@ packages=(
   etcd-server etcd-client iptables iproute2 procps psmisc libfaketime faketime
   libpq-dev postgresql libfuse3-dev fuse3
   redis-server redis-sentinel libhiredis-dev
+  mariadb-server galera-4 rsync libmariadb-dev  # the declared-target proof: MariaDB Galera, driven by a spec
   chromium
   clang libclang-rt-14-dev  # make fuzz: libFuzzer and the sanitizer runtimes
 )
@@ -25,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "faultline: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# Servers faultline tests (etcd, PostgreSQL, Redis) are started by faultline inside its own
+# Servers faultline tests (etcd, PostgreSQL, Redis, MariaDB) are started by faultline inside its own
 # namespaces; keep their packages from starting host-wide services at install (Debian's
 # policy-rc.d mechanism), unless the host already has a policy of its own.
 policy=/usr/sbin/policy-rc.d

@@ -22,24 +22,35 @@ HttpSession::HttpSession() {
   static CurlGlobal global;
   curl_ = curl_easy_init();
   if (!curl_) throw std::runtime_error("curl_easy_init failed");
-  headers_ = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based timeouts
   curl_easy_setopt(curl_, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, append_body);
 }
 
-HttpSession::~HttpSession() {
-  curl_slist_free_all(headers_);
-  curl_easy_cleanup(curl_);
-}
+HttpSession::~HttpSession() { curl_easy_cleanup(curl_); }
 
 HttpResponse HttpSession::post_json(const std::string& url, const std::string& body,
                                     long timeout_ms) {
+  return send("POST", url, {"Content-Type: application/json"}, body, timeout_ms);
+}
+
+HttpResponse HttpSession::send(const std::string& method, const std::string& url,
+                               const std::vector<std::string>& headers, const std::string& body,
+                               long timeout_ms) {
   HttpResponse response;
+  curl_slist* header_list = nullptr;
+  for (const auto& h : headers) header_list = curl_slist_append(header_list, h.c_str());
+  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, header_list);
   curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  // The handle is reused across calls: every call sets the method afresh.
+  if (method == "GET" && body.empty()) {
+    curl_easy_setopt(curl_, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, nullptr);
+  } else {
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, method == "POST" ? nullptr : method.c_str());
+  }
   curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
@@ -49,7 +60,18 @@ HttpResponse HttpSession::post_json(const std::string& url, const std::string& b
   curl_easy_getinfo(curl_, CURLINFO_REQUEST_SIZE, &request_bytes);
   response.request_sent = request_bytes > 0;
   if (response.curl_code != CURLE_OK) response.error = curl_easy_strerror(response.curl_code);
+  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);
+  curl_slist_free_all(header_list);
   return response;
+}
+
+std::string value_text(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+nlohmann::json parse_value(const std::string& text) {
+  nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+  return v.is_discarded() ? nlohmann::json(text) : v;
 }
 
 namespace {

@@ -4,7 +4,9 @@
 
 #include <curl/curl.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace faultline {
 
@@ -28,11 +30,20 @@ class HttpSession {
   HttpSession& operator=(const HttpSession&) = delete;
 
   HttpResponse post_json(const std::string& url, const std::string& body, long timeout_ms);
+  // Any method (GET, POST, PUT, DELETE, PATCH); `headers` are "Name: value" lines. A GET
+  // with an empty body is sent as a plain GET, anything else carries `body`.
+  HttpResponse send(const std::string& method, const std::string& url,
+                    const std::vector<std::string>& headers, const std::string& body,
+                    long timeout_ms);
 
  private:
   CURL* curl_;
-  curl_slist* headers_;
 };
+
+// Register values over APIs that store text: a value is stored as its JSON text (a string as
+// itself), and text read back is parsed as JSON when it is JSON ("3" reads as 3).
+std::string value_text(const nlohmann::json& value);
+nlohmann::json parse_value(const std::string& text);
 
 std::string base64_encode(const std::string& bytes);
 // Throws std::invalid_argument on a character outside the base64 alphabet.

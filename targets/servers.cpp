@@ -11,8 +11,9 @@ namespace faultline {
 using namespace std::chrono_literals;
 
 void ServerSet::spawn(NodeControl& cluster, const std::string& node, const std::string& role,
-                      SpawnOptions options, ServerKind kind) {
-  auto process = cluster.spawn(node, options);
+                      SpawnOptions options, ServerKind kind,
+                      std::optional<SpawnOptions> first_start) {
+  auto process = cluster.spawn(node, first_start ? *first_start : options);
   std::lock_guard lock(mutex_);
   servers_.push_back({node, role, std::move(options), kind, &cluster, std::move(process), false});
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,10 +31,13 @@ class ServerSet {
   explicit ServerSet(std::string role_killed) : killable_role_(std::move(role_killed)) {}
   ~ServerSet() { stop_all(); }
 
-  // Spawns a server on `node`; `role` names it ("etcd", "redis", "sentinel"). Throws
-  // std::runtime_error when it cannot be started.
+  // Spawns a server on `node`; `role` names it ("etcd", "redis", "sentinel"). `first_start`,
+  // when given, is what this first start runs instead of `options`, which restarts run (a
+  // cluster's bootstrap node: Galera's --wsrep-new-cluster must not be repeated on rejoin).
+  // Throws std::runtime_error when it cannot be started.
   void spawn(NodeControl& cluster, const std::string& node, const std::string& role,
-             SpawnOptions options, ServerKind kind = {});
+             SpawnOptions options, ServerKind kind = {},
+             std::optional<SpawnOptions> first_start = std::nullopt);
   // Act on the node's servers of the killable role. Return the pids acted on.
   std::vector<int> kill(const std::string& node);
   std::vector<int> restart(const std::string& node);

@@ -33,7 +33,9 @@ class TxnWorkload : public Workload {
   // ("append" or "w").
   TxnWorkload(std::string checker_workload, std::string write_f, TxnWorkloadOptions options);
 
-  std::vector<std::string> ops() const override { return {"txn"}; }
+  // "txn", and "txn:F" per micro-op generated, so a target that maps micro-ops one by one (a
+  // declared SQL client) is checked for each at load time.
+  std::vector<std::string> ops() const override { return {"txn", "txn:" + write_f_, "txn:r"}; }
   Op generate(Rng& rng) override;
   // Reads every key ever used, a few keys per txn.
   std::vector<Op> final_ops() const override;

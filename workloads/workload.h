@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,8 +27,16 @@ class Workload {
   // The next invocation (type invoke; f, key, value set). Each worker has its own seeded
   // generator, so a worker's op sequence is reproducible from the seed. Thread-safe.
   virtual Op generate(Rng& rng) = 0;
+  // Ops run once before the clients start (opening accounts), one at a time, recorded like
+  // every op so that a checker learns the starting state from the history.
+  virtual std::vector<Op> initial_ops() const { return {}; }
   // Ops run once after the faults are healed (final reads), one at a time.
   virtual std::vector<Op> final_ops() const { return {}; }
+  // What a worker sends next after `done` (the completion as recorded; its value is the
+  // invocation's unless the client returned one): a resend of the same request when the
+  // workload models at-least-once delivery, which retries what it does not know happened;
+  // nullopt (the default): a fresh op from generate. Thread-safe.
+  virtual std::optional<Op> retry(const Op& done) { (void)done; return std::nullopt; }
   // The checkers that grade a history against the claimed model, run together by
   // checker::check_all (the worst verdict wins).
   virtual checker::Checkers checkers() const = 0;

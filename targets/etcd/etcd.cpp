@@ -7,8 +7,20 @@
 //  - a write or cas that was sent and then timed out, lost its connection, or got an error
 //    from etcd other than a definite refusal: info — it may yet take effect;
 //  - etcd's definite refusals (gRPC InvalidArgument, ResourceExhausted): fail.
+//
+// The transfer workload's ops (workloads/transfer.cpp): account i is the key acct/<i> (its
+// balance), the applied-transfer log is the keys under log/ (each [id, from, to, amount,
+// from_after, key]). A transfer reads both accounts and, with an idempotency key, the log entry
+// log/k/<key>: present, it answers ok "duplicate" (applied before). Then one txn: compare both
+// accounts' mod_revision (unchanged since the read) and, with a key, that log/k/<key> does not
+// exist (version 0); success: both balances and the log entry. The entry under the key is the
+// dedupe store, written in the same txn as the balances; without a key each application writes
+// log/n/<id>-<random>, and nothing recognises a resend. A compare that did not match (an
+// account moved) is read again and retried within the op's time; the reads send nothing that
+// changes state, so their failure is fail. "read-accounts": both prefixes at one revision.
 #include <chrono>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "core/log.h"
@@ -33,14 +45,6 @@ std::string client_url(const NodeInfo& node) {
   return "http://" + node.address + ":" + std::to_string(kClientPort);
 }
 
-std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
-
-// Values are stored as their JSON text; reads parse them back.
-json parse_value(const std::string& text) {
-  json v = json::parse(text, nullptr, false);
-  return v.is_discarded() ? json(text) : v;
-}
-
 class EtcdClient final : public Client {
  public:
   EtcdClient(const NodeInfo& node, const ClientOptions& options, ReadMode read_mode)
@@ -52,6 +56,9 @@ class EtcdClient final : public Client {
     if (op.f == "cas") return cas(op);
     if (op.f == "acquire") return acquire(op);
     if (op.f == "release") return release(op);
+    if (op.f == "open-accounts") return open_accounts(op.value);
+    if (op.f == "transfer") return transfer(op.value);
+    if (op.f == "read-accounts") return read_accounts();
     return {OpType::fail, nullptr, "etcd client does not support op " + op.f};
   }
 
@@ -152,7 +159,121 @@ class EtcdClient final : public Client {
     return {OpType::ok, nullptr, {}};
   }
 
+  static json put(const std::string& key, const json& value) {
+    return {{"request_put", {{"key", base64_encode(key)}, {"value", base64_encode(value.dump())}}}};
+  }
+
+  // Every account in one txn, unless acct/0 exists (opened before: by an attempt whose answer
+  // was lost).
+  Completion open_accounts(const json& value) {
+    if (!value.is_object() || !value.contains("balances") || !value["balances"].is_array())
+      return {OpType::fail, nullptr, "not sent: open-accounts needs balances"};
+    json puts = json::array();
+    for (std::size_t i = 0; i < value["balances"].size(); ++i)
+      puts.push_back(put("acct/" + std::to_string(i), value["balances"][i]));
+    Call c = call("/v3/kv/txn", {{"compare", json::array({{{"key", base64_encode("acct/0")},
+                                                           {"result", "EQUAL"},
+                                                           {"target", "VERSION"},
+                                                           {"version", "0"}}})},
+                                 {"success", puts}});
+    if (!succeeded(c)) return unsuccessful_mutation(c);
+    return {OpType::ok, value, {}};
+  }
+
+  struct Entry {
+    bool found = false;
+    json value;
+    std::string mod_revision;
+  };
+
+  // A linearizable read of one key; nullopt when the read failed.
+  std::optional<Entry> get(const std::string& key) {
+    Call c = call("/v3/kv/range", {{"key", base64_encode(key)}});
+    if (!succeeded(c)) return std::nullopt;
+    Entry e;
+    auto kvs = c.body.find("kvs");
+    if (kvs == c.body.end() || kvs->empty()) return e;
+    e.found = true;
+    e.value = parse_value(base64_decode((*kvs)[0].value("value", "")));
+    e.mod_revision = (*kvs)[0].value("mod_revision", "0");
+    return e;
+  }
+
+  Completion transfer(const json& v) {
+    for (const char* field : {"id", "from", "to", "amount"})
+      if (!v.is_object() || !v.contains(field) || !v[field].is_number_integer())
+        return {OpType::fail, nullptr, "not sent: malformed transfer " + v.dump()};
+    std::int64_t amount = v["amount"].get<std::int64_t>();
+    std::string from = "acct/" + std::to_string(v["from"].get<std::int64_t>());
+    std::string to = "acct/" + std::to_string(v["to"].get<std::int64_t>());
+    std::string key = v.contains("key") && v["key"].is_string() ? v["key"].get<std::string>() : "";
+    std::string entry = key.empty() ? "log/n/" + std::to_string(v["id"].get<std::int64_t>()) + "-" +
+                                          std::to_string(random_())
+                                    : "log/k/" + key;
+    json answer = v;
+    constexpr int kTries = 10;  // compares lost to concurrent transfers on the same accounts
+    for (int attempt = 0; attempt < kTries; ++attempt) {
+      auto a = get(from), b = get(to);
+      std::optional<Entry> known = key.empty() ? Entry{} : get(entry);
+      if (!a || !b || !known) return {OpType::fail, nullptr, "read before the txn failed"};
+      if (known->found) {
+        answer["duplicate"] = true;
+        return {OpType::ok, answer, {}};
+      }
+      if (!a->found || !b->found || !a->value.is_number_integer() || !b->value.is_number_integer()) {
+        answer["declined"] = "no such account";
+        return {OpType::fail, answer, "declined: no such account"};
+      }
+      std::int64_t from_after = a->value.get<std::int64_t>() - amount;
+      if (v.contains("min_balance") && v["min_balance"].is_number_integer() &&
+          from_after < v["min_balance"].get<std::int64_t>()) {
+        answer["declined"] = "insufficient funds";
+        return {OpType::fail, answer, "declined: insufficient funds"};
+      }
+      json compare = json::array(
+          {{{"key", base64_encode(from)}, {"result", "EQUAL"}, {"target", "MOD"}, {"mod_revision", a->mod_revision}},
+           {{"key", base64_encode(to)}, {"result", "EQUAL"}, {"target", "MOD"}, {"mod_revision", b->mod_revision}}});
+      if (!key.empty())
+        compare.push_back({{"key", base64_encode(entry)}, {"result", "EQUAL"}, {"target", "VERSION"}, {"version", "0"}});
+      json row = {v["id"], v["from"], v["to"], amount, from_after, key.empty() ? json() : json(key)};
+      Call c = call("/v3/kv/txn",
+                    {{"compare", compare},
+                     {"success", json::array({put(from, from_after),
+                                              put(to, b->value.get<std::int64_t>() + amount),
+                                              put(entry, row)})}});
+      if (!succeeded(c)) return unsuccessful_mutation(c);
+      if (c.body.value("succeeded", false)) return {OpType::ok, answer, {}};
+    }
+    return {OpType::fail, nullptr, "the accounts kept changing: " + std::to_string(kTries) + " compares lost"};
+  }
+
+  // Every account and the whole log at one revision (the first range's).
+  Completion read_accounts() {
+    auto range = [&](const std::string& prefix, const std::string& revision) {
+      std::string end = prefix;
+      end.back() = static_cast<char>(end.back() + 1);  // "acct/" -> "acct0": the prefix's range
+      json request = {{"key", base64_encode(prefix)}, {"range_end", base64_encode(end)}};
+      if (!revision.empty()) request["revision"] = revision;
+      return call("/v3/kv/range", request);
+    };
+    Call accounts = range("acct/", "");
+    if (!succeeded(accounts)) return {OpType::fail, nullptr, "read accounts: " + accounts.http.error};
+    std::string revision = accounts.body.value("header", json::object()).value("revision", "");
+    Call log = range("log/", revision);
+    if (!succeeded(log)) return {OpType::fail, nullptr, "read log: " + log.http.error};
+    std::map<std::int64_t, json> balances;  // by account number, not the keys' text order
+    for (const auto& kv : accounts.body.value("kvs", json::array()))
+      balances[std::stoll(base64_decode(kv.value("key", "")).substr(5))] =
+          parse_value(base64_decode(kv.value("value", "")));
+    json out = {{"balances", json::array()}, {"applied", json::array()}};
+    for (const auto& [account, balance] : balances) out["balances"].push_back(balance);
+    for (const auto& kv : log.body.value("kvs", json::array()))
+      out["applied"].push_back(parse_value(base64_decode(kv.value("value", ""))));
+    return {OpType::ok, out, {}};
+  }
+
   HttpSession session_;
+  std::mt19937_64 random_{std::random_device{}()};  // log entry names without a key
   std::string lock_key_;  // held: the key /v3/lock/lock returned (base64)
   std::string lease_;
   std::string base_url_;
@@ -167,7 +288,8 @@ class EtcdTarget final : public Target, public ProcessControl, public PrimaryAwa
   ~EtcdTarget() override { stop(); }
 
   std::vector<std::string> supported_ops() const override {
-    return {"read", "write", "cas", "acquire", "release"};
+    return {"read", "write", "cas", "acquire", "release", "open-accounts", "transfer",
+            "read-accounts"};
   }
 
   void start(const ClusterContext& context) override {

@@ -36,11 +36,25 @@
 // the txn mapping above) and "read" (every value of the key, one SELECT: any error is fail), so
 // the set workload checks that every acknowledged commit survives a crash.
 //
+// The transfer workload's ops (workloads/transfer.cpp): "open-accounts" (one INSERT of every
+// account, the txn mapping), "transfer" and "read-accounts". A transfer is one transaction:
+// its row in transfer_log (transfer id, accounts, amount, idempotency key), the debit (refused
+// below min_balance: ROLLBACK, fail "declined"), the credit, the debited balance into the log
+// row, COMMIT. The dedupe store is transfer_log's UNIQUE idempotency_key, inserted first: a
+// resend whose key is there (committed, or committing: the insert waits for it) inserts nothing,
+// is rolled back and answers ok "duplicate" (applied before); a request without a key (NULL)
+// never conflicts, so every resend applies again. Since the log row and both balance changes
+// commit together, the final read (balances and the whole log in one SELECT: one snapshot)
+// proves which transfers applied and how often.
+//
 // Spec options (target:): isolation; fsync: on | off (default on; off: PostgreSQL never flushes,
 // which only a storage fault exposes); synchronous_commit: on | off (default on: COMMIT returns
 // once its WAL is flushed; off: before, so a crash loses the last commits acknowledged: the
 // target measures what that buys, the commit p50 in both settings, at start and names the trade
-// in limitations.durability).
+// in limitations.durability); commit_delay_ms (default 0): each COMMIT waits that long between
+// writing its commit record and flushing it (PostgreSQL's commit_delay, with commit_siblings 0
+// so that it always applies), as on a slow disk: it widens the window between COMMIT received
+// and COMMIT answered, where a pause or crash leaves a client not knowing whether it committed.
 //
 // Abilities: kill (SIGKILL of the postmaster and its backends, which hold its shared memory: a
 // crash; restart runs crash recovery on the same data), pause (SIGSTOP of the same tree), clock
@@ -109,6 +123,35 @@ struct Statement {
 // The set workload's table: one row per element added.
 constexpr const char* kSetSchema =
     "CREATE TABLE IF NOT EXISTS set_elements (k text, v bigint, PRIMARY KEY (k, v))";
+// The transfer workload's tables: the balances, and the log that is both the dedupe store
+// (idempotency_key UNIQUE; NULL when sent without a key) and the record of what applied.
+constexpr const char* kAccountsSchema =
+    "CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, balance bigint NOT NULL)";
+constexpr const char* kTransferLogSchema =
+    "CREATE TABLE IF NOT EXISTS transfer_log (seq bigserial PRIMARY KEY, idempotency_key text "
+    "UNIQUE, transfer bigint NOT NULL, src bigint NOT NULL, dst bigint NOT NULL, amount bigint "
+    "NOT NULL, src_after bigint)";
+
+// One snapshot of every balance and the whole log (one statement: one snapshot at any level).
+constexpr const char* kReadAccountsSql =
+    "SELECT json_build_object('balances', (SELECT coalesce(json_agg(balance ORDER BY id), '[]') "
+    "FROM accounts), 'applied', (SELECT coalesce(json_agg(json_build_array(transfer, src, dst, "
+    "amount, src_after, idempotency_key) ORDER BY seq), '[]') FROM transfer_log))::text";
+
+// A transfer request's fields as statement parameters; nullopt when one is missing.
+struct TransferRequest {
+  std::string id, from, to, amount, key, min_balance;  // key, min_balance: "" when absent
+};
+
+std::optional<TransferRequest> transfer_request(const json& v) {
+  for (const char* field : {"id", "from", "to", "amount"})
+    if (!v.is_object() || !v.contains(field) || !v[field].is_number_integer()) return std::nullopt;
+  auto text = [&](const char* field) { return std::to_string(v[field].get<std::int64_t>()); };
+  TransferRequest r{text("id"), text("from"), text("to"), text("amount"), "", ""};
+  if (v.contains("key") && v["key"].is_string()) r.key = v["key"].get<std::string>();
+  if (v.contains("min_balance") && v["min_balance"].is_number_integer()) r.min_balance = text("min_balance");
+  return r;
+}
 
 Statement statement_for(const json& mop) {
   if (!mop.is_array() || mop.size() != 3 || !mop[0].is_string() || !mop[1].is_number_integer())
@@ -142,7 +185,18 @@ class PostgresClient final : public Client {
       return transaction({{"INSERT INTO set_elements (k, v) VALUES ($1, $2)",
                            {op.key, std::to_string(op.value.get<std::int64_t>())}, "INSERT"}},
                          [&](std::size_t, const StepResult&) {}, op.value);
-    if (op.f == "read") return read(op.key);
+    if (op.f == "read")
+      return select_json(
+          "SELECT coalesce(json_agg(v ORDER BY v), '[]')::text FROM set_elements WHERE k = $1",
+          {op.key});
+    if (op.f == "open-accounts" && op.value.is_object() && op.value.contains("balances"))
+      return transaction({{"INSERT INTO accounts (id, balance) SELECT ordinality - 1, "
+                           "value::bigint FROM jsonb_array_elements_text($1::jsonb) WITH "
+                           "ORDINALITY ON CONFLICT (id) DO NOTHING",
+                           {op.value["balances"].dump()}, "INSERT accounts"}},
+                         [&](std::size_t, const StepResult&) {}, op.value);
+    if (op.f == "transfer") return transfer(op.value);
+    if (op.f == "read-accounts") return select_json(kReadAccountsSql, {});
     return {OpType::fail, nullptr, "postgres client does not support op " + op.f + " " +
                                        op.value.dump()};
   }
@@ -185,12 +239,57 @@ class PostgresClient final : public Client {
     return commit(deadline, value);
   }
 
-  // A read changes nothing: whatever goes wrong, it is a fail.
-  Completion read(const std::string& key) {
+  // One transfer, as the file's comment says: the log row (the dedupe), debit, credit, COMMIT.
+  Completion transfer(const json& request) {
+    auto r = transfer_request(request);
+    if (!r) return {OpType::fail, nullptr, "not sent: malformed transfer " + request.dump()};
     if (!connect()) return {OpType::fail, nullptr, "connect: " + connection_.error()};
-    StepResult r = connection_.exec(
-        "SELECT coalesce(json_agg(v ORDER BY v), '[]')::text FROM set_elements WHERE k = $1",
-        {key}, Clock::now() + timeout_);
+    auto deadline = Clock::now() + timeout_;
+    StepResult begin = connection_.exec(begin_sql_, {}, deadline);
+    if (begin.kind != StepResult::Kind::done) return abandon(begin, "BEGIN");
+    StepResult logged = connection_.exec(
+        "INSERT INTO transfer_log (idempotency_key, transfer, src, dst, amount) VALUES "
+        "(NULLIF($1, ''), $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING RETURNING seq::text",
+        {r->key, r->id, r->from, r->to, r->amount}, deadline);
+    if (logged.kind != StepResult::Kind::done) return abandon(logged, "INSERT transfer_log");
+    json answer = request;
+    if (logged.rows.empty()) {
+      // The key is in the store: applied before. This transaction changed nothing.
+      roll_back();
+      answer["duplicate"] = true;
+      return {OpType::ok, answer, {}};
+    }
+    StepResult debit = connection_.exec(
+        "UPDATE accounts SET balance = balance - $2::bigint WHERE id = $1::bigint AND "
+        "balance - $2::bigint >= coalesce(NULLIF($3, '')::bigint, balance - $2::bigint) "
+        "RETURNING balance::text",
+        {r->from, r->amount, r->min_balance}, deadline);
+    if (debit.kind != StepResult::Kind::done) return abandon(debit, "UPDATE debit");
+    if (debit.rows.empty() || !debit.rows[0]) {
+      roll_back();
+      answer["declined"] = "insufficient funds (or no such account)";
+      return {OpType::fail, answer, "declined: insufficient funds"};
+    }
+    StepResult credit = connection_.exec(
+        "UPDATE accounts SET balance = balance + $2::bigint WHERE id = $1::bigint",
+        {r->to, r->amount}, deadline);
+    if (credit.kind != StepResult::Kind::done) return abandon(credit, "UPDATE credit");
+    if (credit.command != "UPDATE 1") {
+      roll_back();
+      answer["declined"] = "no such account";
+      return {OpType::fail, answer, "declined: no account " + r->to};
+    }
+    StepResult noted = connection_.exec("UPDATE transfer_log SET src_after = $2::bigint WHERE seq = $1::bigint",
+                                        {*logged.rows[0], *debit.rows[0]}, deadline);
+    if (noted.kind != StepResult::Kind::done) return abandon(noted, "UPDATE transfer_log");
+    return commit(deadline, request);
+  }
+
+  // A read changes nothing: whatever goes wrong, it is a fail. Returns the one JSON value the
+  // query selects.
+  Completion select_json(const std::string& sql, const std::vector<std::string>& params) {
+    if (!connect()) return {OpType::fail, nullptr, "connect: " + connection_.error()};
+    StepResult r = connection_.exec(sql, params, Clock::now() + timeout_);
     if (r.kind != StepResult::Kind::done) {
       if (r.kind == StepResult::Kind::error) connection_.close();
       return {OpType::fail, nullptr, "read: " + step_text(r)};
@@ -206,11 +305,16 @@ class PostgresClient final : public Client {
 
   // Something went wrong before COMMIT was sent: the transaction cannot have committed.
   Completion abandon(const StepResult& r, const std::string& at) {
-    if (connection_.is_open()) {
-      StepResult rollback = connection_.exec("ROLLBACK", {}, Clock::now() + timeout_);
-      if (rollback.kind != StepResult::Kind::done) connection_.close();
-    }
+    roll_back();
     return {OpType::fail, nullptr, at + ": " + step_text(r)};
+  }
+
+  // Ends the open transaction without committing; a connection that cannot is closed, which
+  // makes the server abort it.
+  void roll_back() {
+    if (!connection_.is_open()) return;
+    StepResult rollback = connection_.exec("ROLLBACK", {}, Clock::now() + timeout_);
+    if (rollback.kind != StepResult::Kind::done) connection_.close();
   }
 
   Completion commit(Clock::time_point deadline, json completed) {
@@ -271,6 +375,7 @@ struct PostgresOptions {
   Isolation isolation;
   bool synchronous_commit = true;
   bool fsync = true;
+  int commit_delay_ms = 0;
 };
 
 // The median time COMMIT takes, over `commits` one-row transactions on a connection with
@@ -302,7 +407,9 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
   explicit PostgresTarget(PostgresOptions options) : options_(std::move(options)) {}
   ~PostgresTarget() override { stop(); }
 
-  std::vector<std::string> supported_ops() const override { return {"txn", "add", "read"}; }
+  std::vector<std::string> supported_ops() const override {
+    return {"txn", "txn:append", "txn:w", "txn:r", "add", "read", "open-accounts", "transfer", "read-accounts"};
+  }
 
   void start(const ClusterContext& context) override {
     const NodeInfo& node = context.cluster.nodes().front();
@@ -339,7 +446,9 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
                         "log_line_prefix=%m [%p] ", "-c",
                         std::string("synchronous_commit=") +
                             (options_.synchronous_commit ? "on" : "off"),
-                        "-c", std::string("fsync=") + (options_.fsync ? "on" : "off")}),
+                        "-c", std::string("fsync=") + (options_.fsync ? "on" : "off"), "-c",
+                        "commit_delay=" + std::to_string(options_.commit_delay_ms * 1000), "-c",
+                        "commit_siblings=0"}),
         {},
         log_dir_ + "/postgres.log"};
     if (!clock_file_.empty())
@@ -398,13 +507,19 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
   std::string version() const override {
     return "PostgreSQL " + (version_.empty() ? "?" : version_) + " (" + options_.isolation.name +
            (options_.synchronous_commit ? "" : ", synchronous_commit off") +
-           (options_.fsync ? "" : ", fsync off") + ")";
+           (options_.fsync ? "" : ", fsync off") +
+           (options_.commit_delay_ms ? ", commit_delay " + std::to_string(options_.commit_delay_ms) + " ms" : "") + ")";
   }
 
   json limitations() const override {
     json out = {{"nodes", "one PostgreSQL server on n1: no replication, so partitions between "
                           "nodes do not affect it"}};
     if (!durability_trade_.empty()) out["durability"] = durability_trade_;
+    if (options_.commit_delay_ms > 0)
+      out["commit_delay"] = "every COMMIT waited " + std::to_string(options_.commit_delay_ms) +
+                            " ms before its WAL flush (commit_delay, as on a slow disk), which "
+                            "widens the window in which a fault leaves a commit unanswered; "
+                            "latencies are not those of this machine's disk";
     if (!options_.fsync)
       out["fsync"] = "fsync off: PostgreSQL never flushes its WAL or data files, so a crash that "
                      "loses the page cache (lose-unsynced) loses committed transactions, and may "
@@ -476,7 +591,8 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
     if (!c.open(conninfo(node_.address, 10000), deadline))
       throw TargetError("postgres: cannot connect to create the tables: " + c.error());
     for (const char* sql : {"CREATE TABLE IF NOT EXISTS kv (k bigint PRIMARY KEY, v jsonb NOT NULL)",
-                            kSetSchema, "CREATE TABLE IF NOT EXISTS commit_probe (i bigint)"}) {
+                            kSetSchema, kAccountsSchema, kTransferLogSchema,
+                            "CREATE TABLE IF NOT EXISTS commit_probe (i bigint)"}) {
       StepResult r = c.exec(sql, {}, deadline);
       if (r.kind != StepResult::Kind::done)
         throw TargetError("postgres: cannot create the tables: " + step_text(r));
@@ -528,6 +644,7 @@ const bool registered = TargetRegistry::add("postgres", [](FieldReader& options,
       "isolation", {"serializable", "repeatable-read", "read-committed"}, "serializable"));
   o.synchronous_commit = options.choice("synchronous_commit", {"on", "off"}, "on") == "on";
   o.fsync = options.choice("fsync", {"on", "off"}, "on") == "on";
+  o.commit_delay_ms = static_cast<int>(options.integer("commit_delay_ms", 0, 0, 100));
   return std::make_unique<PostgresTarget>(o);
 });
 

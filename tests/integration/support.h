@@ -118,6 +118,18 @@ inline std::string run_id_of(const std::filesystem::path& run_dir) {
   return at == std::string::npos ? "" : line.substr(at + 12, 6);
 }
 
+// Nothing of the run in `dir` is left on the host, and the host's own rules are as they were.
+inline void require_host_clean(const TempDir& dir, const std::string& host_rules_before) {
+  std::string run_id = run_id_of(dir.path() / "store" / "latest");
+  REQUIRE(run_id.size() == 6);
+  HostState after = run_leftovers(run_id, dir.path());
+  CHECK(after.namespaces.empty());
+  CHECK(after.links.empty());
+  CHECK(after.servers.empty());
+  CHECK(after.journal.empty());
+  CHECK(after.host_iptables == host_rules_before);
+}
+
 // Polls `predicate` every 100 ms until it holds or `timeout` passes.
 template <class Predicate>
 bool eventually(std::chrono::seconds timeout, Predicate predicate) {

@@ -28,18 +28,6 @@ int count_nemesis(const History& history, const std::string& f) {
   return n;
 }
 
-// Nothing of the run in `dir` is left on the host, and the host's own rules are as they were.
-void require_host_clean(const TempDir& dir, const std::string& host_rules_before) {
-  std::string run_id = run_id_of(dir.path() / "store" / "latest");
-  REQUIRE(run_id.size() == 6);
-  HostState after = run_leftovers(run_id, dir.path());
-  CHECK(after.namespaces.empty());
-  CHECK(after.links.empty());
-  CHECK(after.servers.empty());
-  CHECK(after.journal.empty());
-  CHECK(after.host_iptables == host_rules_before);
-}
-
 }  // namespace
 
 TEST_CASE("etcd: 3 nodes under partitions with linearizable reads is linearizable") {

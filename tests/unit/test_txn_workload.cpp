@@ -74,7 +74,9 @@ TEST_CASE("txn workloads: the three postgres examples load with their claims") {
     CHECK(test.resolved["target"]["isolation"].as<std::string>() == level);
     CHECK(test.resolved["workload"]["claim"].as<std::string>() == level);
     CHECK(test.workload->guarantee() == level + " transactions (list-append)");
-    CHECK(test.target->supported_ops() == std::vector<std::string>{"txn", "add", "read"});
+    CHECK(test.target->supported_ops() ==
+          std::vector<std::string>{"txn", "txn:append", "txn:w", "txn:r", "add", "read", "open-accounts",
+                                   "transfer", "read-accounts"});
   }
 }
 
