@@ -14,6 +14,8 @@
 #include <optional>
 
 #include "checker/linear/linearizability.h"
+#include "checker/clock/timestamps.h"
+#include "checker/session/session.h"
 #include "checker/txn/elle.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -87,10 +89,24 @@ bool is_txn_model(const std::string& model) {
   return std::find(kTxnWorkloads.begin(), kTxnWorkloads.end(), model) != kTxnWorkloads.end();
 }
 
+// Session guarantees on register / kv histories (checker/session/session.h).
+constexpr const char* kSessionModel = "session";
+// Server timestamps against real-time order (checker/clock/timestamps.h).
+constexpr const char* kTimestampsModel = "timestamps";
+
 std::vector<std::string> all_check_models() {
   auto models = checker::linear_model_names();
   models.insert(models.end(), kTxnWorkloads.begin(), kTxnWorkloads.end());
+  models.push_back(kSessionModel);
+  models.push_back(kTimestampsModel);
   return models;
+}
+
+// The checker's name in results, as check_one's checker reports it.
+std::string checker_name(const CheckArgs& args) {
+  if (is_txn_model(args.model)) return "elle-" + args.model;
+  if (args.model == kTimestampsModel) return "timestamps";
+  return args.model == kSessionModel ? "session" : "linearizable";
 }
 
 // --initial-value: JSON, or a bare word (letters, digits, '_', '-', '.') as a string value.
@@ -148,8 +164,11 @@ checker::TxnOptions txn_options(const CheckArgs& args) {
   return options;
 }
 
-// Linearizability for single-object models (transactional ones: check_file).
-checker::CheckResult check_linear(const History& history, const CheckArgs& args) {
+// Linearizability for single-object models, the session-guarantee cycles for `session`,
+// inversions of server times for `timestamps` (transactional models: check_file).
+checker::CheckResult check_one(const History& history, const CheckArgs& args) {
+  if (args.model == kSessionModel) return checker::check_session(history);
+  if (args.model == kTimestampsModel) return checker::check_timestamps(history);
   checker::LinearOptions options;
   options.model = args.model;
   options.time_limit_s = args.time_limit_s;
@@ -168,7 +187,7 @@ bool has_client_ops(const History& history) {
 checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
                                 std::size_t& torn_line) {
   checker::CheckResult empty;
-  empty.checker = is_txn_model(args.model) ? "elle-" + args.model : "linearizable";
+  empty.checker = checker_name(args);
   empty.model = is_txn_model(args.model) ? args.claim : args.model;
   empty.summary = "the history has no client op: nothing was tested (--allow-empty accepts it)";
   if (is_txn_model(args.model)) {
@@ -181,7 +200,7 @@ checker::CheckResult check_file(const std::string& file, const CheckArgs& args,
   HistoryRead read = read_history_file(file);
   torn_line = read.torn_line;
   if (!has_client_ops(read.history) && !args.allow_empty) return empty;
-  return naming_source(file, [&] { return check_linear(read.history, args); });
+  return naming_source(file, [&] { return check_one(read.history, args); });
 }
 
 int check_command(const CheckArgs& args) {
@@ -339,7 +358,7 @@ int main(int argc, char** argv) {
   CheckArgs check;
   auto* check_cmd = app.add_subcommand("check", "Check recorded histories (JSONL, JSON or EDN)");
   check_cmd->add_option("history", check.files, "History files")->required();
-  check_cmd->add_option("--model", check.model, "Model: a single-object model or list-append / rw-register")
+  check_cmd->add_option("--model", check.model, "Model: a single-object model, list-append / rw-register, session or timestamps")
       ->check(CLI::IsMember(all_check_models()))
       ->capture_default_str();
   check_cmd->add_option("--time-limit", check.time_limit_s, "Seconds per file; past it: unknown")

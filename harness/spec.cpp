@@ -198,6 +198,9 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   if (overrides.concurrency) spec.concurrency = *overrides.concurrency;
   spec.rate_per_s = clients.number("rate_per_s", 200, 0.1, 1e6);
   spec.timeout_ms = static_cast<int>(clients.integer("timeout_ms", 1000, 10, 600000));
+  spec.routing = clients.choice("routing", {"sticky", "per-op"}, "sticky") == "per-op"
+                     ? Routing::per_op
+                     : Routing::sticky;
   clients.finish();
 
   FieldReader nemesis(top.mapping("nemesis", false), file_name, "nemesis");

@@ -19,13 +19,19 @@
 
 namespace faultline {
 
+// Which node a worker's ops go to. sticky: worker w always talks to node w mod N (Jepsen's
+// default). per-op: each op to a node drawn at random, as behind a load balancer, so a process's
+// session spans nodes and session guarantees become the store's job, not the connection's.
+enum class Routing { sticky, per_op };
+
 struct Spec {
   std::filesystem::path file;
   std::string name;
   std::string system;          // target system: etcd, ...
   int node_count = 5;          // target.nodes: n1..nN
   std::string workload;        // register, ...
-  int concurrency = 10;        // worker threads, each bound to a node round-robin
+  int concurrency = 10;        // worker threads, each bound to a node round-robin (sticky)
+  Routing routing = Routing::sticky;  // clients.routing: sticky | per-op
   double rate_per_s = 200;     // invocations per second across all workers
   int timeout_ms = 1000;       // per op
   std::vector<std::string> faults;  // nemesis faults mixed at random; empty: none

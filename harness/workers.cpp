@@ -17,6 +17,27 @@ Completion invoke_guarded(Client& client, const Op& op) {
   }
 }
 
+// A worker's connections, one per node it talks to, each opened on first use (sticky routing
+// opens one; per-op routing up to one per node).
+class Connections {
+ public:
+  Connections(Target& target, const std::vector<NodeInfo>& nodes, ClientOptions options)
+      : target_(target), nodes_(nodes), options_(options), clients_(nodes.size()) {}
+
+  Client& to(std::size_t node) {
+    if (!clients_[node]) clients_[node] = target_.open_client(nodes_[node], options_);
+    return *clients_[node];
+  }
+  // The next op to `node` goes through a fresh connection.
+  void reset(std::size_t node) { clients_[node].reset(); }
+
+ private:
+  Target& target_;
+  const std::vector<NodeInfo>& nodes_;
+  ClientOptions options_;
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
 }  // namespace
 
 void Workers::start(StopFlag& phase_over) {
@@ -45,10 +66,11 @@ Op Workers::perform(Client& client, Op op) {
 void Workers::work(int worker, StopFlag& phase_over) {
   const Spec& spec = test_.spec;
   Rng rng(spec.seed ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(worker + 1)));
+  // Routing draws from a stream of its own, so a worker's ops are the same under either routing.
+  Rng route_rng(spec.seed ^ (0xD1B54A32D192ED03ull * static_cast<std::uint64_t>(worker + 1)));
   const auto& nodes = cluster_.nodes();
-  const NodeInfo& node = nodes[static_cast<std::size_t>(worker) % nodes.size()];
-  ClientOptions client_options{spec.timeout_ms};
-  auto client = test_.target->open_client(node, client_options);
+  const std::size_t home = static_cast<std::size_t>(worker) % nodes.size();
+  Connections connections(*test_.target, nodes, ClientOptions{spec.timeout_ms});
   std::int64_t process = first_process_ + worker;
   auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(spec.concurrency / spec.rate_per_s));
@@ -58,15 +80,17 @@ void Workers::work(int worker, StopFlag& phase_over) {
   while (!phase_over.wait_until(next)) {
     next = std::max(next + interval, Clock::now());
     Op op = resend ? std::move(*resend) : test_.workload->generate(rng);
+    // A resend is routed afresh too, as a load balancer would.
+    std::size_t node = spec.routing == Routing::per_op ? route_rng() % nodes.size() : home;
     op.process = process;
-    op.node = node.name;
-    Op done = perform(*client, std::move(op));
+    op.node = nodes[node].name;
+    Op done = perform(connections.to(node), std::move(op));
     resend = test_.workload->retry(done);
     if (done.type == OpType::info) {
       // The process may still have an op in flight forever: continue as a fresh process,
       // with a fresh connection (Jepsen: process + concurrency).
       process += spec.concurrency;
-      client = test_.target->open_client(node, client_options);
+      connections.reset(node);
     }
   }
   std::int64_t seen = highest_process_.load();

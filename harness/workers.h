@@ -1,4 +1,5 @@
-// The clients: `concurrency` worker threads, worker w bound to node w mod N, together invoking
+// The clients: `concurrency` worker threads, worker w bound to node w mod N (or, with per-op
+// routing, each op to a node drawn at random), together invoking
 // the workload's ops at rate_per_s, every invocation and completion recorded. A worker is one
 // process at a time: after an info (the op may still take effect) it continues as
 // process + concurrency on a fresh connection (Jepsen's rule). The workload may resend an op

@@ -288,6 +288,39 @@ std::string strongest_model_answer(const json& results) {
         parts.push_back(
             "Undecided: the linearizability search ran out of budget on some key; no model is "
             "established.");
+    } else if (checker == "session") {
+      if (verdict == "valid")
+        parts.push_back("Session guarantees hold (read-your-writes, monotonic reads, monotonic "
+                        "writes, writes-follow-reads, per process and key); linearizability was "
+                        "not tested, and they are much weaker.");
+      else if (verdict == "invalid")
+        parts.push_back("Session guarantees broken: " +
+                        count_of(d.value("cycles", std::int64_t{0}), "cycle") +
+                        " of process order and reads-from that no order of a key's writes "
+                        "explains, so nothing stronger (causal, sequential, linearizable) holds "
+                        "either.");
+      else
+        parts.push_back("Undecided: some reads returned values no single write wrote, so the "
+                        "session guarantees are not established.");
+    } else if (checker == "timestamps") {
+      if (verdict == "valid")
+        parts.push_back("Server timestamps followed real-time order: every write that began "
+                        "after another returned carried a later server time, so a "
+                        "last-write-wins rule by these times would have lost no write in this "
+                        "run. That holds only for the clocks this run had; it is no promise.");
+      else if (verdict == "invalid")
+        parts.push_back(
+            "Server timestamps contradict happens-before: " +
+            count_of(d.value("inverted_writes", std::int64_t{0}), "write") +
+            " began after another write had returned, yet carry a server time at or before its "
+            "(up to " + format_ms(d.value("max_inversion_us", std::int64_t{0}) * 1000) +
+            "). A last-write-wins store ordering by these times would have silently dropped " +
+            count_of(d.value("lww_lost", std::int64_t{0}), "write") +
+            ", each the later of two writes to the same key. Order must come from "
+            "happens-before (the harness clock, a version, a consensus log), not a node's clock.");
+      else
+        parts.push_back("Undecided: no inversion among the timed writes, but some writes timed "
+                        "out, and they may have happened at a server time not known.");
     } else {
       parts.push_back(checker + " (" + model + "): " + verdict + ".");
     }
@@ -337,8 +370,8 @@ std::string faults_answer(const Analysis& a) {
               "there, the client sent it again, and the store applied it again.";
     if (anomalies_in > resends)
       text += " " + count_of(anomalies_in - resends, "anomaly") +
-              " had its op inside these windows: answers that no "
-              "linearization explains, such as stale reads from a node cut off from the majority.";
+              " had its op inside these windows (each listed under anomalies with the fault "
+              "in force and the node it ran on).";
     else if (anomalies_in == 0)
       text += " No anomaly fell in these windows.";
     parts.push_back(text);
@@ -359,6 +392,17 @@ std::string scope_answer(const RunData& run) {
           " checked one at a time. Linearizability is local, so per-key results compose to the "
           "whole key space for single-key ops; but no op touched two keys, so atomicity and "
           "ordering of multi-key operations (transactions) were not tested.");
+    } else if (checker == "session") {
+      parts.push_back(
+          "Per process and key: each process's ops on one key against that key's writes; the "
+          "version order is inferred only from what the guarantees themselves require (a "
+          "process's own writes, what it read before writing), never from real time.");
+    } else if (checker == "timestamps") {
+      parts.push_back(
+          "Across all writes: each pair where one returned before the other began (by the "
+          "harness' monotonic clock) against the two server times; lost writes count only pairs "
+          "on the same key. The store itself (Redis) does not order by these times: the loss is "
+          "what a last-write-wins design using them would suffer.");
     } else if (checker == "exactly-once-transfer") {
       parts.push_back(
           "Across accounts, from the final state: each transfer changes two balances and writes "

@@ -8,7 +8,9 @@
 // (default 6000).
 //
 // Ops: add / read on a set (SADD, SMEMBERS), acquire / release of a lock
-// (SET key token NX PX ttl, and a Lua compare-and-delete). Outcome mapping:
+// (SET key token NX PX ttl, and a Lua compare-and-delete), timed-write (a Lua script: TIME, then
+// SET, so the time is the server's at the write; returned as {"server_time_us": t}). Outcome
+// mapping:
 //  - no connection to a Sentinel or the master (refused, connect timeout): fail;
 //  - errors Redis returns before executing (READONLY from a demoted master, NOREPLICAS,
 //    MASTERDOWN, LOADING, BUSY): fail;
@@ -47,6 +49,10 @@ const char* kMasterName = "faultline";
 const char* kReleaseScript =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else "
     "return 0 end";
+
+// Sets the key and returns the server's time, atomically (Redis 7 replicates a script's effects,
+// so TIME may precede a write).
+const char* kTimedWriteScript = "local t = redis.call('TIME') redis.call('SET', KEYS[1], ARGV[1]) return t";
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
@@ -106,6 +112,12 @@ std::string reply_text(const redisReply* r) {
   return "";
 }
 
+// A TIME reply ([seconds, microseconds]) in microseconds since the epoch.
+std::optional<std::int64_t> time_us(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return std::nullopt;
+  return std::stoll(reply_text(r->element[0])) * 1000000 + std::stoll(reply_text(r->element[1]));
+}
+
 // "key:value" lines of an INFO reply.
 std::map<std::string, std::string> parse_info(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -150,6 +162,7 @@ class RedisClient final : public Client {
     if (op.f == "read") return read(op);
     if (op.f == "acquire") return acquire(op);
     if (op.f == "release") return release(op);
+    if (op.f == "timed-write") return timed_write(op);
     return {OpType::fail, nullptr, "redis client does not support op " + op.f};
   }
 
@@ -235,6 +248,14 @@ class RedisClient final : public Client {
     return {OpType::ok, nullptr, {}};
   }
 
+  Completion timed_write(const Op& op) {
+    Result r = run({"EVAL", kTimedWriteScript, "1", op.key, op.value.dump()}, true);
+    if (r.failed) return *r.failed;
+    std::optional<std::int64_t> us = time_us(r.reply.get());
+    if (!us) return {OpType::info, nullptr, "the script returned no [seconds, microseconds]"};
+    return {OpType::ok, json{{"server_time_us", *us}}, {}};
+  }
+
   NodeInfo node_;
   std::vector<NodeInfo> all_;
   int timeout_ms_;
@@ -256,7 +277,7 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
   ~RedisTarget() override { stop(); }
 
   std::vector<std::string> supported_ops() const override {
-    return {"add", "read", "acquire", "release"};
+    return {"add", "read", "acquire", "release", "timed-write"};
   }
 
   void start(const ClusterContext& context) override {
@@ -351,13 +372,12 @@ class RedisTarget final : public Target, public ProcessControl, public PrimaryAw
       auto before = std::chrono::system_clock::now();
       Reply r = c.command({"TIME"});
       auto after = std::chrono::system_clock::now();
-      if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) return std::nullopt;
-      double server_us = std::stod(reply_text(r->element[0])) * 1e6 +
-                         std::stod(reply_text(r->element[1]));
+      std::optional<std::int64_t> server_us = time_us(r.get());
+      if (!server_us) return std::nullopt;
       double local_us = std::chrono::duration<double, std::micro>(
                             (before + (after - before) / 2).time_since_epoch())
                             .count();
-      return (server_us - local_us) / 1000.0;
+      return (static_cast<double>(*server_us) - local_us) / 1000.0;
     }
     return std::nullopt;
   }

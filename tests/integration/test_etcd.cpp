@@ -1,5 +1,7 @@
 // A real etcd cluster in network namespaces, partitioned by the real nemesis, checked for real.
 #include <catch2/catch.hpp>
+#include <map>
+#include <set>
 
 #include "core/history.h"
 #include "tests/integration/support.h"
@@ -67,6 +69,44 @@ TEST_CASE("etcd: serializable reads under partitions are caught as stale (the ex
   if (method == "refuted") CHECK(kept <= 20);
   CHECK(contains(slurp(dir.path() / "store" / "latest" / "report.html"), "id=\"counterexample-1\""));
   require_host_clean(dir, rules_before);
+}
+
+// Per-op routing (a load balancer): a process's ops reach different nodes, and serializable
+// reads from a node cut off from the majority go back in time. 20 s each, 3 nodes.
+TEST_CASE("etcd: per-op routing under partitions breaks monotonic reads with serializable reads and not with linearizable reads") {
+  std::string rules_before = host_iptables();
+  SECTION("serializable: the example spec finds monotonic-read cycles") {
+    TempDir dir;
+    RunResult r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/etcd-sessions-per-op.yaml"),
+                           {"--time-limit", "20", "--nodes", "3"});
+    INFO(r.output.text);
+    CHECK(r.output.exit_code == 1);
+    REQUIRE(r.results["checks"].size() == 1);
+    const nlohmann::json& check = r.results["checks"][0];
+    CHECK(check["checker"] == "session");
+    CHECK(check["verdict"] == "invalid");
+    INFO(check["details"].dump());
+    CHECK(check["details"]["cycles_by_kind"].value("monotonic-reads", 0) > 0);
+    // Ops really went to several nodes per process.
+    std::map<std::int64_t, std::set<std::string>> nodes_of;
+    for (const Op& op : r.history)
+      if (!op.is_nemesis()) nodes_of[op.process].insert(op.node);
+    CHECK(std::any_of(nodes_of.begin(), nodes_of.end(), [](const auto& p) { return p.second.size() == 3; }));
+    CHECK(contains(slurp(r.dir / "summary.md"), "monotonic reads violated on k"));
+    CHECK(contains(slurp(r.dir / "report.html"), ": by monotonic reads, the write of"));
+    require_host_clean(dir, rules_before);
+  }
+  SECTION("linearizable: every guarantee holds") {
+    TempDir dir;
+    std::string spec = slurp(FAULTLINE_SOURCE_DIR "/examples/etcd-sessions-per-op.yaml");
+    spec.replace(spec.find("read: serializable"), 18, "read: linearizable");
+    RunResult r = run_spec(dir, spec, {"--time-limit", "20", "--nodes", "3"});
+    INFO(r.output.text);
+    CHECK(r.output.exit_code == 0);
+    CHECK(r.results["checks"][0]["verdict"] == "valid");
+    CHECK(r.results["checks"][0]["details"]["reads"].get<int>() > 300);
+    require_host_clean(dir, rules_before);
+  }
 }
 
 TEST_CASE("etcd: a run killed with SIGKILL mid-partition leaves a readable history, clean removes the rest") {

@@ -65,6 +65,43 @@ TEST_CASE("redis: a clock bump and a strobe are seen by redis TIME, reset brings
   CHECK(redis_servers(dir.path()).empty());
 }
 
+// Clocks lie (examples/redis-timestamps-skew.yaml): the master's clock 2 s ahead, then stepped
+// back. 10 s; the control run without faults 6 s.
+TEST_CASE("redis: timestamps under a clock step on the master show inversions and writes LWW would lose and none without skew") {
+  std::string rules_before = host_iptables();
+  SECTION("a 2 s step back: inversions, explained") {
+    TempDir dir;
+    auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/redis-timestamps-skew.yaml"), {});
+    INFO(r.output.text);
+    CHECK(r.output.exit_code == 1);
+    REQUIRE(r.results["checks"].size() == 1);
+    const json& check = r.results["checks"][0];
+    CHECK(check["checker"] == "timestamps");
+    CHECK(check["verdict"] == "invalid");
+    INFO(check["details"].dump());
+    CHECK(check["details"]["inversions"].get<int>() > 0);
+    CHECK(check["details"]["lww_lost"].get<int>() > 0);
+    // About the 2 s the master's clock was stepped back; ~2 s of writes (300 at 150/s) inverted.
+    CHECK(check["details"]["max_inversion_us"].get<double>() == Approx(2e6).margin(2e5));
+    CHECK(check["details"]["lww_lost"].get<int>() > 100);
+    std::string html = slurp(r.dir / "report.html");
+    CHECK(contains(html, "A last-write-wins store ordering by these times would have silently dropped"));
+    CHECK(contains(html, "a last-write-wins rule keeps A"));
+    CHECK(contains(slurp(r.dir / "summary.md"), "would keep A and drop B"));
+    require_no_leftovers(rules_before, r.dir, dir.path());
+    CHECK(redis_servers(dir.path()).empty());
+  }
+  SECTION("no fault: every server time follows real time") {
+    TempDir dir;
+    auto r = run_spec(dir, redis_spec("{ name: timestamps }", "{ faults: [] }", 6), {});
+    INFO(r.output.text);
+    CHECK(r.output.exit_code == 0);
+    CHECK(r.results["checks"][0]["verdict"] == "valid");
+    CHECK(r.results["checks"][0]["details"]["writes"].get<int>() > 300);
+    require_no_leftovers(rules_before, r.dir, dir.path());
+  }
+}
+
 TEST_CASE("redis: a killed master restarts on its data and rejoins as a replica") {
   std::string rules_before = host_iptables();
   TempDir dir;

@@ -1,6 +1,8 @@
 // Fault windows, per-phase availability and latency, anomalies and gaps on hand-built histories.
 #include <catch2/catch.hpp>
 
+#include "checker/clock/timestamps.h"
+#include "checker/session/session.h"
 #include "checker/txn/elle.h"
 #include "checker/txn/txn_history.h"
 #include "harness/spec.h"
@@ -192,6 +194,32 @@ TEST_CASE("report: Elle anomalies keep their cycle steps, and completion indexes
   CHECK(anomalies[0].names.at(1) == "T1");
 }
 
+TEST_CASE("report: a session-guarantee cycle reads as its chain, with the fault and the node") {
+  // Process 0 writes 1 then 2 through n1; process 1 reads 2 through n1, then 1 through n3, which
+  // is cut off: monotonic reads broken, the order forced by monotonic writes.
+  History h = HistoryBuilder()
+                  .op(0, "write", "k1", 0, 10, OpType::ok, 1)
+                  .op(0, "write", "k1", 20, 30, OpType::ok, 2)
+                  .op(1, "read", "k1", 40, 50, OpType::ok, 2)
+                  .nemesis("start-partition", 55, partition_value("n3"))
+                  .op(1, "read", "k1", 60, 70, OpType::ok, 1, "n3")
+                  .nemesis("stop-partition", 100)
+                  .build();
+  nlohmann::json check = checker::to_json(checker::check_session(h));
+  auto anomalies = collect_anomalies(results_for("invalid", {check}), h, fault_windows(h));
+  REQUIRE(anomalies.size() == 1);
+  const Anomaly& a = anomalies[0];
+  CHECK(a.type == "monotonic-reads");
+  CHECK(a.key == "k1");
+  CHECK(a.ops.size() == 4);
+  CHECK(a.headline.find("monotonic reads violated on k1: process 1 read 2") == 0);
+  CHECK(a.names.at(a.focus) == "read 1");
+  REQUIRE(a.sentences.size() == 4);  // two edges, the conclusion, the fault context
+  CHECK(a.sentences[2].find("no order of k1's writes") != std::string::npos);
+  CHECK(a.sentences[3].find("on node n3") != std::string::npos);
+  CHECK(a.sentences[3].find("during partition") != std::string::npos);
+}
+
 TEST_CASE(
     "report: op labels are short: reads with their value, cas as from→to, txns as micro-ops") {
   auto span = [](std::string f, std::string key, nlohmann::json value, OpType outcome) {
@@ -284,4 +312,27 @@ TEST_CASE("report: the timeline's lanes are workers, from the run record's rule"
   CHECK(record.worker_of(13) == 1);
   record.concurrency = 0;  // unknown (an old run): lanes are processes
   CHECK(record.worker_of(13) == 13);
+}
+
+TEST_CASE("report: a timestamp inversion reads as happens-before against server time, with the fault") {
+  // A returns at 12.1 s stamped 101.8 s; during a clock bump, B begins at 12.3 s stamped 100 s.
+  History h = HistoryBuilder()
+                  .op(0, "timed-write", "t0", 12000, 12100, OpType::ok, {{"server_time_us", 101800000}})
+                  .nemesis("start-clock", 12200, {{"description", "bump -1800 ms on n1"}})
+                  .op(1, "timed-write", "t0", 12300, 12400, OpType::ok, {{"server_time_us", 100000000}})
+                  .nemesis("stop-clock", 13000)
+                  .build();
+  nlohmann::json check = checker::to_json(checker::check_timestamps(h));
+  RunData run;
+  run.results = results_for("invalid", {check});
+  run.history = h;
+  auto anomalies = collect_anomalies(run.results, h, fault_windows(h));
+  REQUIRE(anomalies.size() == 1);
+  CHECK(anomalies[0].headline ==
+        "A returned at 12.100 s before B began at 12.300 s, yet A's server time is 1.800 s later "
+        "than B's: a last-write-wins store ordering by these times would keep A and drop B");
+  CHECK(anomalies[0].sentences.back().find("during clock") != std::string::npos);
+  std::string answer = analyze(run).answers[0].answer;
+  CHECK(answer.find("1 write began after another write had returned") != std::string::npos);
+  CHECK(answer.find("would have silently dropped 1 write,") != std::string::npos);
 }

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <map>
+#include <set>
 
 #include "harness/spec.h"
 #include "tests/unit/spec_errors.h"
@@ -74,4 +76,46 @@ TEST_CASE("spec: errors name file, line and column, and what was expected") {
 
   CHECK(error_of("name: [unclosed\n").find("spec.yaml:") == 0);
   CHECK(error_of("- a list\n").find("expected a mapping at the top level") != std::string::npos);
+}
+
+TEST_CASE("spec: clients.routing is sticky unless per-op, and nothing else") {
+  CHECK(load_test_text(kGood, "spec.yaml").spec.routing == Routing::sticky);
+  std::string yaml = kGood;
+  yaml.replace(yaml.find("timeout_ms: 500"), 15, "timeout_ms: 500, routing: per-op");
+  Test test = load_test_text(yaml, "spec.yaml");
+  CHECK(test.spec.routing == Routing::per_op);
+  CHECK(test.resolved["clients"]["routing"].as<std::string>() == "per-op");
+  yaml.replace(yaml.find("per-op"), 6, "random");
+  CHECK(error_of(yaml).find("clients.routing") != std::string::npos);
+}
+
+TEST_CASE("spec: a register claiming session guarantees writes values unique per key") {
+  std::string yaml = kGood;
+  yaml.replace(yaml.find("keys: 4"), 7, "keys: 2, claim: session-guarantees");
+  Test test = load_test_text(yaml, "spec.yaml");
+  CHECK(test.workload->ops() == std::vector<std::string>{"read", "write"});
+  Rng rng(1);
+  std::map<std::string, std::set<std::int64_t>> written;
+  int writes = 0;
+  for (int i = 0; i < 200; ++i) {
+    Op op = test.workload->generate(rng);
+    if (op.f != "write") continue;
+    ++writes;
+    CHECK(written[op.key].insert(op.value.get<std::int64_t>()).second);
+  }
+  CHECK(writes > 50);
+  auto checkers = test.workload->checkers();
+  REQUIRE(checkers.size() == 1);
+  CHECK(checkers[0]->check({}, {}).checker == "session");
+}
+
+TEST_CASE("spec: the timestamps workload runs on redis, and a target without timed writes is refused") {
+  Test test = load_test(FAULTLINE_SOURCE_DIR "/examples/redis-timestamps-skew.yaml");
+  CHECK(test.spec.workload == "timestamps");
+  CHECK(test.resolved["workload"]["claim"].as<std::string>() == "timestamps-follow-real-time");
+  std::string yaml = kGood;
+  yaml.replace(yaml.find("name: register, keys: 4"), 23, "name: timestamps");
+  std::string error = error_of(yaml);
+  CHECK(error.find("spec.yaml:3") != std::string::npos);
+  CHECK(error.find("needs op 'timed-write'") != std::string::npos);
 }
