@@ -307,7 +307,10 @@ enum class TransferKeys { per_transfer, none };
 // applied twice. Without: invalid, transfers applied twice while the balances agree with the
 // log and the total holds (double application, not broken bookkeeping), explained in
 // report.html and summary.md. Both: the total is conserved.
-inline RunResult run_transfer_example(const TempDir& dir, const std::string& name, TransferKeys keys) {
+// `resend_must_hit`: a resend found already applied is required (PostgreSQL's commit delay makes
+// a pause land between commit and answer every run; on etcd that window is timing-bound).
+inline RunResult run_transfer_example(const TempDir& dir, const std::string& name, TransferKeys keys,
+                                      bool resend_must_hit = true) {
   auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/" + name + ".yaml"));
   INFO(r.output.text);
   REQUIRE(r.results.contains("checks"));
@@ -324,7 +327,10 @@ inline RunResult run_transfer_example(const TempDir& dir, const std::string& nam
     CHECK(details["keys"] == "per-transfer");
     CHECK(details["acknowledged"].get<int>() > 200);
     // Only a commit applied after its client gave up makes a resend the store already has.
-    CHECK(details["acknowledged_duplicate"].get<int>() > 0);
+    if (resend_must_hit)
+      CHECK(details["acknowledged_duplicate"].get<int>() > 0);
+    else if (details["acknowledged_duplicate"].get<int>() == 0)
+      WARN("no resend met an applied transfer this run: the dedupe path went unexercised");
     CHECK(details["double_applied_count"] == 0);
     CHECK(slurp(r.dir / "report.html").find("dedupe store") != std::string::npos);
   } else {
