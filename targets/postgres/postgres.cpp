@@ -443,6 +443,8 @@ class PostgresTarget final : public Target, public ProcessControl, public ClockC
                         work_dir_ + "/socket", "-c", "listen_addresses=" + node.address, "-c",
                         "hba_file=" + work_dir_ + "/pg_hba.conf", "-c", "max_connections=300",
                         "-c", "shared_buffers=32MB", "-c", "deadlock_timeout=100ms", "-c",
+                        // in the data folder, not /dev/shm, where a kill -9 would leave them
+                        "dynamic_shared_memory_type=mmap", "-c",
                         "log_line_prefix=%m [%p] ", "-c",
                         std::string("synchronous_commit=") +
                             (options_.synchronous_commit ? "on" : "off"),
