@@ -84,6 +84,16 @@ class Checker {
   virtual CheckResult check(const History& history, const CheckLimits& limits) const = 0;
 };
 
+// A checker with no options and no use for the wall-clock limit: a free function of the history.
+class FunctionChecker final : public Checker {
+ public:
+  explicit FunctionChecker(CheckResult (*check)(const History&)) : check_(check) {}
+  CheckResult check(const History& history, const CheckLimits&) const override { return check_(history); }
+
+ private:
+  CheckResult (*check_)(const History&);
+};
+
 using Checkers = std::vector<std::shared_ptr<const Checker>>;
 
 // Several checks of one history: the worst verdict over them (valid when there are none only

@@ -124,13 +124,6 @@ Anomaly explain(const std::vector<Write>& writes, const Inverted& inv, bool lost
   return out;
 }
 
-class TimestampsChecker final : public Checker {
- public:
-  CheckResult check(const History& history, const CheckLimits&) const override {
-    return check_timestamps(history);
-  }
-};
-
 }  // namespace
 
 CheckResult check_timestamps(const History& history) {
@@ -209,6 +202,6 @@ CheckResult check_timestamps(const History& history) {
   return result;
 }
 
-std::shared_ptr<const Checker> timestamps_checker() { return std::make_shared<TimestampsChecker>(); }
+std::shared_ptr<const Checker> timestamps_checker() { return std::make_shared<FunctionChecker>(check_timestamps); }
 
 }  // namespace faultline::checker

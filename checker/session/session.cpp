@@ -333,13 +333,6 @@ std::vector<std::vector<Edge>> cycles_of(const Key& key, const std::vector<Edge>
   return cycles;
 }
 
-class SessionChecker final : public Checker {
- public:
-  CheckResult check(const History& history, const CheckLimits&) const override {
-    return check_session(history);
-  }
-};
-
 }  // namespace
 
 CheckResult check_session(const History& history) {
@@ -394,6 +387,6 @@ CheckResult check_session(const History& history) {
   return result;
 }
 
-std::shared_ptr<const Checker> session_checker() { return std::make_shared<SessionChecker>(); }
+std::shared_ptr<const Checker> session_checker() { return std::make_shared<FunctionChecker>(check_session); }
 
 }  // namespace faultline::checker

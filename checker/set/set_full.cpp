@@ -67,13 +67,6 @@ Anomaly class_anomaly(const std::string& kind, const std::vector<std::int64_t>& 
   return a;
 }
 
-class SetFullChecker final : public Checker {
- public:
-  CheckResult check(const History& history, const CheckLimits&) const override {
-    return check_set_full(history);
-  }
-};
-
 }  // namespace
 
 CheckResult check_set_full(const History& history) {
@@ -131,6 +124,6 @@ CheckResult check_set_full(const History& history) {
   return result;
 }
 
-std::shared_ptr<const Checker> set_full_checker() { return std::make_shared<SetFullChecker>(); }
+std::shared_ptr<const Checker> set_full_checker() { return std::make_shared<FunctionChecker>(check_set_full); }
 
 }  // namespace faultline::checker

@@ -198,11 +198,6 @@ json not_exercised(const std::string& keys, std::size_t retried, std::size_t unk
   return out;
 }
 
-class ExactlyOnceChecker final : public Checker {
- public:
-  CheckResult check(const History& history, const CheckLimits&) const override;
-};
-
 // What the history says: the starting balances, each transfer's attempts, the final snapshot.
 struct Observed {
   std::optional<std::vector<std::int64_t>> initial, final_balances;
@@ -425,12 +420,8 @@ CheckResult check_exactly_once(const History& history) {
   return result;
 }
 
-CheckResult ExactlyOnceChecker::check(const History& history, const CheckLimits&) const {
-  return check_exactly_once(history);
-}
-
 std::shared_ptr<const Checker> exactly_once_checker() {
-  return std::make_shared<ExactlyOnceChecker>();
+  return std::make_shared<FunctionChecker>(check_exactly_once);
 }
 
 }  // namespace faultline::checker
