@@ -158,7 +158,8 @@ std::vector<Edge> edges_of(const Key& key) {
   std::vector<Edge> edges;
   for (std::size_t w = 0; w < key.writes.size(); ++w)
     if (key.writes[w].happened()) edges.push_back({kInitialNode, w + 1, Rule::initial, 0, -1, -1});
-  for (const auto& [process, steps] : key.steps) {
+  for (const auto& [process_key, steps] : key.steps) {
+    auto process = process_key;  // clang 14 cannot capture a structured binding
     struct Last {
       std::size_t node = 0;
       std::int64_t op = -1;
