@@ -27,9 +27,10 @@ void ClusterLifetime::bring_up() {
   const Spec& spec = test_.spec;
   NemesisContext context = nemesis_context();
   for (auto& [fault, nemesis] : test_.nemeses) nemesis->setup(context);
-  nlohmann::json limitations = test_.target->limitations();
-  for (const auto& [fault, note] : limitations.items())
-    if (uses_fault(fault)) announce_("note: " + note.get<std::string>());
+  const nlohmann::json notes = limitations(test_);
+  for (const auto& [fault, note] : notes.items())
+    if (uses_fault(fault) || test_.skipped.contains(fault))
+      announce_("note: " + note.get<std::string>());
   announce_("starting " + spec.system + " on " + std::to_string(spec.node_count) + " nodes");
   test_.target->start({*cluster_, run_id_});
   announce_(test_.target->version() + " is up; running " + spec.workload + " for " +

@@ -31,15 +31,20 @@ void check_ops_supported(const Test& test, FieldReader& workload_reader) {
   }
 }
 
-// Builds a fault's nemesis from its options; a target without the needed ability is an error at
-// `where` (the fault's name in the spec).
-std::unique_ptr<Nemesis> build_nemesis(const std::string& fault, FieldReader& options,
+// Builds a fault's nemesis from its options. A target without the needed ability is an error at
+// `where` (the fault's name in the spec), or, where the spec opts in (nemesis.unsupported: skip),
+// a fault left out and said in the report: nullptr, with the reason in test.skipped.
+std::unique_ptr<Nemesis> build_nemesis(Test& test, const std::string& fault, FieldReader& options,
                                        const NemesisEnv& env, FieldReader& where,
                                        const YAML::Node& at) {
   try {
+    if (std::string why = env.target.unable(fault); !why.empty())
+      throw NemesisUnsupported("fault '" + fault + "' " + why);
     return (*NemesisRegistry::find(fault))(options, env);
   } catch (const NemesisUnsupported& e) {
-    where.fail(at, e.what());
+    if (!test.skip_unsupported) where.fail(at, e.what());
+    test.skipped[fault] = std::string("skipped (nemesis.unsupported: skip): ") + e.what();
+    return nullptr;
   }
 }
 
@@ -60,8 +65,9 @@ void read_timeline(Test& test, FieldReader& nemesis, const NemesisEnv& env, YAML
     step.at_s = entry.number("at_s", std::nullopt, 0, 86400);
     std::string fault = entry.choice("fault", NemesisRegistry::names());
     if (entry.has("duration_s")) step.duration_s = entry.number("duration_s", std::nullopt, 0.01, 86400);
-    auto built = build_nemesis(fault, entry, env, entry, list[i]["fault"]);
+    auto built = build_nemesis(test, fault, entry, env, entry, list[i]["fault"]);
     entry.finish();
+    if (!built) continue;
     for (std::size_t j = 0; j < test.timeline.size(); ++j) {
       const TimelineEntry& other = test.timeline[j];
       if (test.nemeses[other.nemesis].first != fault) continue;
@@ -206,6 +212,7 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   FieldReader nemesis(top.mapping("nemesis", false), file_name, "nemesis");
   NemesisEnv env{*test.target, node_names(spec.node_count), spec.remote.has_value()};
   YAML::Node nemesis_resolved;
+  test.skip_unsupported = nemesis.choice("unsupported", {"error", "skip"}, "error") == "skip";
   if (nemesis.has("timeline")) {
     if (nemesis.has("faults"))
       nemesis.fail_key("timeline", "give either faults (random) or a timeline, not both");
@@ -220,7 +227,8 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
                                        joined(NemesisRegistry::names()) + ")");
       FieldReader options(nemesis.mapping(fault, false), file_name, "nemesis." + fault);
       YAML::Node at = top.mapping("nemesis", false)["faults"];
-      test.nemeses.emplace_back(fault, build_nemesis(fault, options, env, nemesis, at));
+      if (auto built = build_nemesis(test, fault, options, env, nemesis, at))
+        test.nemeses.emplace_back(fault, std::move(built));
       options.finish();
       nemesis_resolved[fault] = YAML::Clone(options.resolved());
     }
@@ -245,6 +253,12 @@ Test load_test_text(const std::string& yaml, const std::string& file_name,
   return test;
 }
 
+nlohmann::json limitations(const Test& test) {
+  nlohmann::json all = test.target->limitations();
+  for (const auto& [fault, why] : test.skipped) all[fault] = why;
+  return all;
+}
+
 report::RunRecord run_record(const Test& test) {
   const Spec& spec = test.spec;
   report::RunRecord r;
@@ -264,7 +278,7 @@ report::RunRecord run_record(const Test& test) {
   for (const TimelineEntry& e : test.timeline)
     r.timeline.push_back({test.nemeses[e.nemesis].first, e.at_s, e.duration_s});
   r.fault_vocabulary = NemesisRegistry::names();
-  r.limitations = test.target->limitations();
+  r.limitations = limitations(test);
   return r;
 }
 

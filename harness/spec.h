@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,7 +68,15 @@ struct Test {
   std::vector<std::pair<std::string, std::unique_ptr<Nemesis>>> nemeses;
   std::vector<TimelineEntry> timeline;  // empty: random faults (spec.faults) or none
   YAML::Node resolved;  // the spec as run: defaults and seed filled in; saved as spec.yaml
+  // nemesis.unsupported: skip — a fault the target cannot serve is left out, not an error; the
+  // ones left out, with why (said in the report's "not exercised").
+  bool skip_unsupported = false;
+  std::map<std::string, std::string> skipped;
 };
+
+// What the run cannot exercise, by topic (a fault's name, or "clock"): the target's
+// limitations and the faults skipped.
+nlohmann::json limitations(const Test& test);
 
 // The node names of a cluster of `node_count` nodes: n1..nN.
 std::vector<std::string> node_names(int node_count);

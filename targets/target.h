@@ -70,6 +70,13 @@ class Target {
   // Facts the report must state about what this target cannot exercise ("clock faults not
   // effective"), keyed by fault name.
   virtual nlohmann::json limitations() const { return nlohmann::json::object(); }
+  // Why this target cannot serve `fault` although it has the ability's interface (a declared
+  // target's own servers given without the controls a kill needs), for the spec loader. Empty:
+  // nothing against it here (the fault's nemesis still checks the abilities it needs).
+  virtual std::string unable(const std::string& fault) const {
+    (void)fault;
+    return {};
+  }
 };
 
 // Optional abilities, as Jepsen's separate protocols: a nemesis that needs one finds it with

@@ -2,8 +2,9 @@
 // each node's server starts and when it is ready, and how each op maps onto an HTTP request
 // (http_client.h) or SQL statements (sql_client.h). faultline starts the servers itself,
 // through NodeControl, so kill / restart, pause, clock offsets (the preload library), log
-// collection and teardown are the same as for the built-in targets. Not declared (yet): a
-// primary probe, storage faults.
+// collection and teardown are the same as for the built-in targets. Or, on remote hosts, the
+// servers are the user's (servers.controls or servers.unit, user_servers.h): faultline acts on
+// them only through the commands given. Not declared (yet): a primary probe, storage faults.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include "targets/custom/http_client.h"
 #include "targets/custom/sql_client.h"
 #include "targets/custom/template.h"
+#include "targets/custom/user_servers.h"
 #include "targets/servers.h"
 #include "targets/target.h"
 
@@ -56,7 +58,12 @@ struct ServerSpec {
   Readiness ready;
   int ready_timeout_s = 60;
   std::vector<Template> version_command;
+  std::optional<UserControls> controls;  // the servers are the user's: none of the above starts
 };
+
+// Keys that say how faultline starts a server: meaningless for the user's own servers.
+const char* const kStartKeys[] = {"command", "bootstrap_command", "setup", "user", "stop_signal",
+                                  "start", "env", "files", "log"};
 
 std::set<std::string> node_placeholders(const std::map<std::string, int>& ports) {
   std::set<std::string> names{"node", "address", "index"};
@@ -108,8 +115,16 @@ ServerSpec read_servers(FieldReader& target) {
   spec.peer = template_field(servers, "peer", context, per_node, "{address}");
   spec.peer_separator = servers.string("peer_separator", ",");
   std::set<std::string> allowed = per_node;
-  allowed.insert({"node_dir", "work_dir", "data_dir", "peers", "run_id"});
-  spec.command = template_list(servers, "command", context, allowed, true);
+  allowed.insert({"peers", "run_id"});
+  spec.controls = read_user_controls(servers, context, allowed);
+  const std::set<std::string> version_allowed = allowed;  // what the user's servers' values hold
+  if (spec.controls)
+    for (const char* key : kStartKeys)
+      if (servers.has(key))
+        servers.fail_key(key, "is how faultline starts a server; with controls (or unit) the "
+                              "servers are the user's and faultline never starts them");
+  allowed.insert({"node_dir", "work_dir", "data_dir"});
+  spec.command = template_list(servers, "command", context, allowed, !spec.controls);
   spec.bootstrap = template_list(servers, "bootstrap_command", context, allowed, false);
   if (servers.has("setup")) {
     YAML::Node setup = servers.raw("setup");
@@ -137,9 +152,10 @@ ServerSpec read_servers(FieldReader& target) {
                    context + ".files: '" + printable(path) +
                        "': expected a path inside the node folder (relative, no '..')");
   spec.log = template_field(servers, "log", context, allowed, "{node_dir}/" + spec.name + ".log");
-  spec.ready = read_readiness(servers, allowed);
+  spec.ready = read_readiness(servers, per_node);  // checked with a node's values alone
   spec.ready_timeout_s = static_cast<int>(servers.integer("ready_timeout_s", 60, 1, 3600));
-  spec.version_command = template_list(servers, "version_command", context, allowed, false);
+  spec.version_command =
+      template_list(servers, "version_command", context, spec.controls ? version_allowed : allowed, false);
   servers.finish();
   return spec;
 }
@@ -216,7 +232,9 @@ std::vector<std::string> as_user(const std::string& user, std::vector<std::strin
 class CustomTarget final : public Target, public ProcessControl, public ClockControl {
  public:
   CustomTarget(ServerSpec servers, ClientSpec client)
-      : spec_(std::move(servers)), client_(std::move(client)), servers_(spec_.name) {}
+      : spec_(std::move(servers)), client_(std::move(client)), servers_(spec_.name) {
+    if (spec_.controls) user_.emplace(spec_.name, *spec_.controls);
+  }
   ~CustomTarget() override { stop(); }
 
   std::vector<std::string> supported_ops() const override {
@@ -229,10 +247,23 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
   void start(const ClusterContext& context) override {
     cluster_ = &context.cluster;
     nodes_ = context.cluster.nodes();
+    run_id_ = context.run_id;
+    started_unix_s_ = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    if (user_) {
+      read_version(0, control_values(0));
+    } else {
+      start_servers(context);
+    }
+    wait_healthy(std::chrono::seconds(spec_.ready_timeout_s));
+    if (client_.sql && !client_.sql->schema.empty()) create_schema(*client_.sql, values_of(0));
+  }
+
+  // Brings up a server on every node, as the spec's command says.
+  void start_servers(const ClusterContext& context) {
     NodeFiles& files = context.cluster.files();
-    std::string peers;
-    for (std::size_t i = 0; i < nodes_.size(); ++i)
-      peers += (i ? spec_.peer_separator : "") + spec_.peer.render(values_of(i));
+    std::string peers = peers_text();
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       const std::string& node = nodes_[i].name;
       Values v = values_of(i);
@@ -268,14 +299,9 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
       // Kill and pause take the server's children too, as a crash or a frozen machine would.
       servers_.spawn(context.cluster, node, spec_.name, std::move(options), {spec_.stop_signal, true},
                      std::move(first));
-      if (i == 0 && !spec_.version_command.empty()) {
-        CommandResult r = context.cluster.run(node, render_all(spec_.version_command, v));
-        version_ = r.output.substr(0, r.output.find('\n'));
-      }
+      if (i == 0) read_version(0, v);
       if (spec_.sequential) wait_ready({i}, std::chrono::seconds(spec_.ready_timeout_s));
     }
-    wait_healthy(std::chrono::seconds(spec_.ready_timeout_s));
-    if (client_.sql && !client_.sql->schema.empty()) create_schema(*client_.sql, values_of(0));
   }
 
   void wait_healthy(std::chrono::seconds timeout) override {
@@ -293,6 +319,12 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
   }
 
   void stop() noexcept override {
+    if (user_ && cluster_) {
+      std::map<std::string, Values> nodes;
+      for (std::size_t i = 0; i < nodes_.size(); ++i) nodes[nodes_[i].name] = control_values(i);
+      user_->restore_and_collect(*cluster_, nodes);
+      cluster_ = nullptr;  // once: the user's servers are left running
+    }
     servers_.stop_all();
     for (const auto& [node, dir] : work_dirs_) {
       try {
@@ -313,11 +345,33 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
                       "(LD_PRELOAD; a Go server such as etcd ignores them) and are not measured"}};
   }
 
-  std::vector<int> kill(const std::string& node) override { return servers_.kill(node); }
-  std::vector<int> restart(const std::string& node) override { return servers_.restart(node); }
-  std::vector<int> pause(const std::string& node) override { return servers_.pause(node); }
-  std::vector<int> resume(const std::string& node) override { return servers_.resume(node); }
-  std::string process_description() const override { return spec_.name + " and its children"; }
+  std::vector<int> kill(const std::string& node) override {
+    return user_ ? user_->kill(*cluster_, node, control_values(index_of(node))) : servers_.kill(node);
+  }
+  std::vector<int> restart(const std::string& node) override {
+    return user_ ? user_->restart(*cluster_, node, control_values(index_of(node)))
+                 : servers_.restart(node);
+  }
+  std::vector<int> pause(const std::string& node) override {
+    return user_ ? user_->pause(*cluster_, node, control_values(index_of(node))) : servers_.pause(node);
+  }
+  std::vector<int> resume(const std::string& node) override {
+    return user_ ? user_->resume(*cluster_, node, control_values(index_of(node)))
+                 : servers_.resume(node);
+  }
+  std::string process_description() const override {
+    return user_ ? spec_.name + " (the user's servers, through the spec's controls)"
+                 : spec_.name + " and its children";
+  }
+
+  std::string unable(const std::string& fault) const override {
+    if (!spec_.controls) return {};
+    if (fault == "clock")
+      return "needs servers faultline starts (the preload library goes into their environment); "
+             "target.servers.controls makes them the user's";
+    std::string missing = spec_.controls->missing_for(fault);
+    return missing.empty() ? "" : "needs target.servers." + missing + " (the servers are the user's)";
+  }
 
   void use_clock_files(std::map<std::string, std::string> files) override {
     clock_shift_library();  // fail before anything starts when the library is missing
@@ -329,6 +383,35 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
  private:
   Values values_of(std::size_t i) const {
     return node_values(nodes_[i], static_cast<int>(i) + 1, spec_.ports);
+  }
+
+  // What a control of the user's servers may name: the node's values, {peers}, {run_id} and
+  // {started_unix_s} (the run's start, for a log command's --since).
+  Values control_values(std::size_t i) const {
+    Values v = values_of(i);
+    v["peers"] = peers_text();
+    v["run_id"] = run_id_;
+    v["started_unix_s"] = started_unix_s_;
+    return v;
+  }
+
+  std::string peers_text() const {
+    std::string peers;
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      peers += (i ? spec_.peer_separator : "") + spec_.peer.render(values_of(i));
+    return peers;
+  }
+
+  std::size_t index_of(const std::string& node) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i].name == node) return i;
+    throw TargetError("no node " + node);
+  }
+
+  void read_version(std::size_t i, const Values& v) {
+    if (spec_.version_command.empty()) return;
+    CommandResult r = cluster_->run(nodes_[i].name, render_all(spec_.version_command, v));
+    version_ = r.output.substr(0, r.output.find('\n'));
   }
 
   // The setup commands, in order, as the server's user; their output goes to setup.log.
@@ -399,7 +482,9 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
   ServerSpec spec_;
   ClientSpec client_;
   ServerSet servers_;
+  std::optional<UserServers> user_;  // the user's servers (spec_.controls)
   NodeControl* cluster_ = nullptr;  // set by start()
+  std::string run_id_, started_unix_s_;
   std::vector<NodeInfo> nodes_;
   std::vector<std::pair<std::string, std::string>> work_dirs_;  // outside the node folders
   std::map<std::string, std::string> clock_files_;
@@ -408,6 +493,9 @@ class CustomTarget final : public Target, public ProcessControl, public ClockCon
 
 const bool registered = TargetRegistry::add("custom", [](FieldReader& options, int) {
   ServerSpec servers = read_servers(options);
+  if (servers.controls && !options.has("cluster"))
+    options.fail_key("servers", "controls (or unit) act on the user's own servers, on the hosts "
+                                "of target.cluster; on local nodes, give command: instead");
   ClientSpec client = read_client(options, servers.ports);
   if (servers.ready.sql && !client.sql)
     options.fail_key("servers", "ready: sql needs client: sql (the connection it queries through)");

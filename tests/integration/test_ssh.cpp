@@ -5,6 +5,7 @@
 
 #include "cluster/ssh_cluster.h"
 #include "tests/integration/ssh_hosts.h"
+#include "tests/integration/user_servers_spec.h"
 
 using namespace faultline;
 using namespace faultline::testing;
@@ -181,6 +182,79 @@ TEST_CASE("ssh: serializable reads on remote hosts are caught as stale (the exam
   CHECK(r.output.exit_code == 1);
   CHECK(r.results["verdict"] == "invalid");
   CHECK(host_leftovers(hosts, run_id_of(r.dir)) == "");
+}
+
+// The user's own service manager, for the test below: etcd started, killed, paused, resumed by
+// pid file, as a staging host's scripts would. faultline acts on the servers only through it.
+const char* const kEtcdControl = R"sh(#!/bin/sh
+dir=$(dirname "$0"); node=$2
+case $1 in
+  start)
+    setsid etcd --name "$node" --data-dir "$dir/$node.etcd" \
+      --listen-client-urls "http://$3:2379" --advertise-client-urls "http://$3:2379" \
+      --listen-peer-urls "http://$3:2380" --initial-advertise-peer-urls "http://$3:2380" \
+      --initial-cluster "$4" --initial-cluster-state new --initial-cluster-token user-servers \
+      >>"$dir/$node.log" 2>&1 </dev/null &
+    echo $! >"$dir/$node.pid" ;;
+  kill) kill -KILL "$(cat "$dir/$node.pid")" ;;
+  pause) kill -STOP "$(cat "$dir/$node.pid")" ;;
+  resume) kill -CONT "$(cat "$dir/$node.pid")" ;;
+  logs) cat "$dir/$node.log" ;;
+  *) exit 2 ;;
+esac
+)sh";
+
+TEST_CASE("ssh: servers faultline did not start are killed, paused and partitioned only through the spec's controls, and left running") {
+  SshHosts hosts(3);
+  TempDir dir;
+  std::string control = dir.write("etcd-control", kEtcdControl);
+  std::filesystem::permissions(control, std::filesystem::perms::owner_all);
+  std::string peers;
+  for (const auto& node : hosts.nodes())
+    peers += (peers.empty() ? "" : ",") + node.name + "=http://" + node.address + ":2380";
+  auto pid_of = [&](const std::string& node) {
+    std::string pid = slurp(dir.path() / (node + ".pid"));
+    return pid.substr(0, pid.find('\n'));
+  };
+  for (const auto& node : hosts.nodes())
+    REQUIRE(hosts.on(node.name, {control, "start", node.name, node.address, peers}).ok());
+  std::string n1_before = pid_of("n1");
+
+  const std::string& c = control;
+  YAML::Node spec = user_servers_spec(hosts.cluster_yaml(),
+                                      {{"start", {c, "start", "{node}", "{address}", "{peers}"}},
+                                       {"kill", {c, "kill", "{node}"}},
+                                       {"pause", {c, "pause", "{node}"}},
+                                       {"resume", {c, "resume", "{node}"}},
+                                       {"logs", {c, "logs", "{node}"}}});
+  spec["nemesis"] = YAML::Load(
+      "{ timeline: [{at_s: 2, fault: kill, duration_s: 3, nodes: [n1]},"
+      "             {at_s: 7, fault: pause, duration_s: 3, nodes: [n2]},"
+      "             {at_s: 12, fault: partition, duration_s: 3}] }");
+  spec["time_limit_s"] = 18;
+  spec["seed"] = 5;
+  RunResult r = run_spec(dir, dumped(spec));
+  INFO(r.output.text);
+  CHECK(r.output.exit_code == 0);
+  CHECK(r.results["verdict"] == "valid");
+  CHECK(r.results["stats"]["ok_ops"].get<int>() > 200);
+  for (const char* fault : {"kill", "pause", "partition"}) {
+    auto starts = nemesis_infos(r.dir / "history.jsonl", std::string("start-") + fault);
+    auto stops = nemesis_infos(r.dir / "history.jsonl", std::string("stop-") + fault);
+    INFO(fault);
+    REQUIRE(starts.size() == 1);
+    REQUIRE(stops.size() == 1);
+    CHECK(starts[0].value("error", "").empty());
+    CHECK(stops[0].value("error", "").empty());
+  }
+  // The logs control's output, collected into the run folder.
+  CHECK(contains(slurp(r.dir / "nodes" / "n1" / "etcd.log"), "n1"));
+  // The user's servers run on after the run: n1's was killed and started again by its control.
+  CHECK(pid_of("n1") != n1_before);
+  for (const auto& node : hosts.nodes())
+    CHECK(hosts.on(node.name, {"kill", "-0", pid_of(node.name)}).ok());
+  CHECK(host_leftovers(hosts, run_id_of(r.dir)) == "");
+  for (const auto& node : hosts.nodes()) hosts.on(node.name, {control, "kill", node.name});
 }
 
 TEST_CASE("ssh: a harness SIGKILLed mid-partition leaves remote state that clean removes") {

@@ -6,6 +6,7 @@
 #include "targets/custom/http_client.h"
 #include "targets/custom/sql_client.h"
 #include "tests/integration/support.h"
+#include "tests/integration/user_servers_spec.h"
 #include "tests/unit/spec_errors.h"
 
 using namespace faultline;
@@ -246,4 +247,65 @@ TEST_CASE("custom target: a read's rows become its value in the declared shape")
   rows.shape = custom::ReadShape::rows;
   r.rows = {std::string("4"), std::string("7")};
   CHECK(custom::read_value(rows, r, why) == nlohmann::json::array({4, 7}));
+}
+
+// Servers faultline did not start (the staging case): the spec's controls are all faultline may
+// do to them, so a fault whose controls are missing is refused at load time, or, opted in,
+// left out and said.
+TEST_CASE("custom target: the user's servers get only the faults their controls allow") {
+  using faultline::testing::dumped;
+  using faultline::testing::user_servers_spec;
+  const std::string cluster = "{ hosts: [10.9.0.1, 10.9.0.2, 10.9.0.3], user: root }";
+  YAML::Node spec = user_servers_spec(cluster, {{"kill", {"ctl", "kill", "{node}"}},
+                                                {"start", {"ctl", "start", "{node}", "{peers}"}}});
+  spec["nemesis"] = YAML::Load("{ faults: [kill] }");
+  Test test = load_test_text(dumped(spec), "spec.yaml");
+  CHECK(test.nemeses.size() == 1);
+
+  spec["nemesis"] = YAML::Load("{ faults: [kill, pause] }");
+  std::string error = error_of(dumped(spec));
+  INFO(error);
+  CHECK(error.find("fault 'pause' needs target.servers.controls pause and resume (the servers are the user's)") !=
+        std::string::npos);
+  spec["nemesis"] = YAML::Load("{ faults: [clock] }");
+  CHECK(error_of(dumped(spec)).find("fault 'clock' needs servers faultline starts") != std::string::npos);
+
+  // Opted in: the run goes on without them, and the report's limitations say why.
+  spec["nemesis"] = YAML::Load("{ faults: [kill, pause, partition], unsupported: skip }");
+  test = load_test_text(dumped(spec), "spec.yaml");
+  REQUIRE(test.nemeses.size() == 2);
+  CHECK(test.nemeses[0].first == "kill");
+  CHECK(test.nemeses[1].first == "partition");
+  nlohmann::json limits = faultline::limitations(test);
+  REQUIRE(limits.contains("pause"));
+  CHECK(limits["pause"].get<std::string>().find("skipped (nemesis.unsupported: skip)") == 0);
+  CHECK(run_record(test).faults == std::vector<std::string>{"kill", "pause", "partition"});
+
+  // A timeline entry of a fault the controls cannot do is left out the same way.
+  spec["nemesis"] = YAML::Load(
+      "{ unsupported: skip, timeline: [{at_s: 1, fault: pause, duration_s: 1}, {at_s: 3, fault: kill, duration_s: 1}] }");
+  test = load_test_text(dumped(spec), "spec.yaml");
+  REQUIRE(test.timeline.size() == 1);
+  CHECK(test.nemeses[test.timeline[0].nemesis].first == "kill");
+}
+
+TEST_CASE("custom target: controls are for remote hosts, and exclude how faultline starts a server") {
+  using faultline::testing::dumped;
+  using faultline::testing::user_servers_spec;
+  YAML::Node spec = user_servers_spec("{ hosts: [10.9.0.1], user: root }", {{"kill", {"ctl", "{node}"}}});
+  YAML::Node local = YAML::Clone(spec);
+  local["target"].remove("cluster");
+  CHECK(error_of(dumped(local)).find("controls (or unit) act on the user's own servers, on the hosts of target.cluster") !=
+        std::string::npos);
+  YAML::Node both = YAML::Clone(spec);
+  both["target"]["servers"]["command"].push_back("etcd");
+  CHECK(error_of(dumped(both)).find("target.servers.command: is how faultline starts a server") != std::string::npos);
+  YAML::Node typo = YAML::Clone(spec);
+  typo["target"]["servers"]["controls"]["kill"].push_back("{nod}");
+  CHECK(error_of(dumped(typo)).find("target.servers.controls.kill[2]: unknown placeholder {nod}") != std::string::npos);
+  YAML::Node unit = YAML::Clone(spec);
+  unit["target"]["servers"].remove("controls");
+  unit["target"]["servers"]["unit"] = "etcd@{node}";
+  unit["nemesis"] = YAML::Load("{ faults: [kill, pause] }");
+  CHECK(error_of(dumped(unit)) == "");  // a systemd unit gives every control
 }
