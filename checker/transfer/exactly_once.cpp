@@ -273,7 +273,8 @@ CheckResult check_exactly_once(const History& history) {
     return result;
   }
   Findings found;
-  auto account_ok = [&](std::int64_t a) { return a >= 0 && a < static_cast<std::int64_t>(initial->size()); };
+  const auto accounts = static_cast<std::int64_t>(initial->size());  // clang 14: no capture of a binding
+  auto account_ok = [accounts](std::int64_t a) { return a >= 0 && a < accounts; };
 
   // The log is the evidence: the balances must be exactly what it says changed.
   std::vector<std::int64_t> expected = *initial;
