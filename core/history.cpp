@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include <simdjson.h>
+
 #include "core/edn.h"
 #include "core/text.h"
 
@@ -75,63 +77,146 @@ json op_to_json(const Op& op) { return op_fields<json>(op); }
 
 std::string op_to_line(const Op& op) { return op_fields<nlohmann::ordered_json>(op).dump(); }
 
+// The op fields are read by one template from either parser's values: nlohmann::json (JSON
+// arrays, EDN, ops built in memory) or a simdjson element (JSONL lines, the fast path). Each
+// backend answers the same few questions below; their answers match nlohmann's own for the same
+// text, so a line reads the same whichever parser took it.
 namespace {
 
-std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+const json* field(const json& object, const char* name) {
+  auto it = object.find(name);
+  return it == object.end() ? nullptr : &*it;
+}
+bool is_object(const json& v) { return v.is_object(); }
+bool is_null(const json& v) { return v.is_null(); }
+bool is_string(const json& v) { return v.is_string(); }
+std::string_view string_of(const json& v) { return v.get_ref<const std::string&>(); }
+bool is_integer(const json& v) { return v.is_number_integer(); }
+bool is_number(const json& v) { return v.is_number(); }
+bool is_float(const json& v) { return v.is_number_float(); }
+double double_of(const json& v) { return v.get<double>(); }
+std::int64_t int64_of(const json& v) { return v.get<std::int64_t>(); }  // floats truncate
+std::string dump_of(const json& v) { return v.dump(); }
 
-}  // namespace
+// nlohmann's parser keeps the last of duplicate keys; so does this.
+std::optional<simdjson::dom::element> field(simdjson::dom::element object, const char* name) {
+  std::optional<simdjson::dom::element> found;
+  for (auto [key, value] : simdjson::dom::object(object))
+    if (key == name) found = value;
+  return found;
+}
+bool is_object(simdjson::dom::element v) { return v.is_object(); }
+bool is_null(simdjson::dom::element v) { return v.is_null(); }
+bool is_string(simdjson::dom::element v) { return v.is_string(); }
+std::string_view string_of(simdjson::dom::element v) { return v.get_string().value_unsafe(); }
+bool is_integer(simdjson::dom::element v) { return v.is_int64() || v.is_uint64(); }
+bool is_number(simdjson::dom::element v) { return v.is_number(); }
+bool is_float(simdjson::dom::element v) { return v.is_double(); }
+double double_of(simdjson::dom::element v) { return v.get_double().value_unsafe(); }
+// As nlohmann's get<std::int64_t>(): an unsigned past int64 wraps, a float truncates.
+std::int64_t int64_of(simdjson::dom::element v) {
+  if (v.is_int64()) return v.get_int64().value_unsafe();
+  if (v.is_uint64()) return static_cast<std::int64_t>(v.get_uint64().value_unsafe());
+  return static_cast<std::int64_t>(v.get_double().value_unsafe());
+}
+
+// The value nlohmann's parser builds from the same text: a non-negative integer is unsigned
+// (hashing and is_number_unsigned() tell the two apart).
+json to_json(simdjson::dom::element v) {
+  using simdjson::dom::element_type;
+  switch (v.type()) {
+    case element_type::ARRAY: {
+      json array = json::array();
+      for (simdjson::dom::element e : simdjson::dom::array(v)) array.push_back(to_json(e));
+      return array;
+    }
+    case element_type::OBJECT: {
+      json object = json::object();
+      for (auto [key, value] : simdjson::dom::object(v)) object[std::string(key)] = to_json(value);
+      return object;
+    }
+    case element_type::INT64: {
+      std::int64_t i = v.get_int64().value_unsafe();
+      return i >= 0 ? json(static_cast<std::uint64_t>(i)) : json(i);
+    }
+    case element_type::UINT64: return v.get_uint64().value_unsafe();
+    case element_type::DOUBLE: return v.get_double().value_unsafe();
+    case element_type::STRING: return std::string(v.get_string().value_unsafe());
+    case element_type::BOOL: return v.get_bool().value_unsafe();
+    case element_type::NULL_VALUE: return nullptr;
+  }
+  return nullptr;
+}
+std::string dump_of(simdjson::dom::element v) { return to_json(v).dump(); }  // messages only
+
+template <class Value>
+std::string text_of(const Value& v) {
+  return is_string(v) ? std::string(string_of(v)) : dump_of(v);
+}
 
 // Accepts our own field names and Jepsen's (time in ns as "time", EDN keywords as strings).
-namespace {
-
-// `movable`: the caller owns `object` and hands its value over (no copy).
-Op op_from(const json& object, bool movable) {
-  if (!object.is_object()) throw std::invalid_argument("expected an op map, got " + printable(object.dump()));
+// Every field but the value; the caller takes that (moved or converted).
+template <class Value>
+Op op_fields_from(const Value& object) {
+  if (!is_object(object))
+    throw std::invalid_argument("expected an op map, got " + printable(dump_of(object)));
   Op op;
-  auto type = object.find("type");
-  if (type == object.end() || !type->is_string())
+  auto type = field(object, "type");
+  if (!type || !is_string(*type))
     throw std::invalid_argument("op has no \"type\" (invoke, ok, fail or info)");
-  auto parsed = parse_op_type(type->get<std::string>());
+  auto parsed = parse_op_type(string_of(*type));
   if (!parsed)
     throw std::invalid_argument("\"type\" must be invoke, ok, fail or info, not " +
-                                printable(type->dump()));
+                                printable(dump_of(*type)));
   op.type = *parsed;
 
-  if (auto p = object.find("process"); p != object.end()) {
-    if (p->is_number_integer()) {
-      op.process = p->get<std::int64_t>();
+  if (auto p = field(object, "process")) {
+    if (is_integer(*p)) {
+      op.process = int64_of(*p);
       if (op.process < 0) throw std::invalid_argument("\"process\" must not be negative");
-    } else if (p->is_string() && p->get<std::string>() == "nemesis") {
+    } else if (is_string(*p) && string_of(*p) == "nemesis") {
       op.process = kNemesisProcess;
     } else {
       throw std::invalid_argument("\"process\" must be an integer or \"nemesis\", not " +
-                                  printable(p->dump()));
+                                  printable(dump_of(*p)));
     }
   }
-  if (auto i = object.find("index"); i != object.end() && !i->is_null()) {
-    if (!i->is_number_integer()) throw std::invalid_argument("\"index\" must be an integer");
-    op.index = i->get<std::int64_t>();
+  if (auto i = field(object, "index"); i && !is_null(*i)) {
+    if (!is_integer(*i)) throw std::invalid_argument("\"index\" must be an integer");
+    op.index = int64_of(*i);
   }
   for (const char* name : {"time_ns", "time"}) {
-    if (auto t = object.find(name); t != object.end() && t->is_number()) {
+    if (auto t = field(object, name); t && is_number(*t)) {
       // A float past int64's range (or NaN) would be undefined behaviour to convert (fuzz/).
-      if (t->is_number_float() && !(std::abs(t->get<double>()) < 9.2e18))
+      if (is_float(*t) && !(std::abs(double_of(*t)) < 9.2e18))
         throw std::invalid_argument(std::string("\"") + name + "\" is out of range");
-      op.time_ns = t->get<std::int64_t>();
+      op.time_ns = int64_of(*t);
       break;
     }
   }
-  if (auto f = object.find("f"); f != object.end() && !f->is_null()) op.f = text_of(*f);
-  if (auto k = object.find("key"); k != object.end() && !k->is_null()) op.key = text_of(*k);
-  if (auto v = object.find("value"); v != object.end()) {
+  if (auto f = field(object, "f"); f && !is_null(*f)) op.f = text_of(*f);
+  if (auto k = field(object, "key"); k && !is_null(*k)) op.key = text_of(*k);
+  if (auto n = field(object, "node"); n && !is_null(*n)) op.node = text_of(*n);
+  if (auto e = field(object, "error"); e && !is_null(*e)) op.error = text_of(*e);
+  return op;
+}
+
+// `movable`: the caller owns `object` and hands its value over (no copy).
+Op op_from(const json& object, bool movable) {
+  Op op = op_fields_from(object);
+  if (auto v = field(object, "value")) {
     if (movable) {
       op.value = std::move(const_cast<json&>(*v));  // values are most of a history's bytes
     } else {
       op.value = *v;
     }
   }
-  if (auto n = object.find("node"); n != object.end() && !n->is_null()) op.node = text_of(*n);
-  if (auto e = object.find("error"); e != object.end() && !e->is_null()) op.error = text_of(*e);
+  return op;
+}
+
+Op op_from(simdjson::dom::element object) {
+  Op op = op_fields_from(object);
+  if (auto v = field(object, "value")) op.value = to_json(*v);
   return op;
 }
 
@@ -171,20 +256,50 @@ Format detect_format(std::string_view text) {
   return Format::edn;
 }
 
-// Checks and converts one op map of the file.
-Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
-  if (nested_deeper_than(object, kMaxNesting_levels))
-    throw HistoryError(source, at.line,
-                       at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
-                           " levels");
+// Converts one op map of the file with `convert`, naming its place in errors.
+template <class Convert>
+Op converted_op(Convert&& convert, const std::string& source, const OpPosition& at, std::size_t ordinal) {
   try {
-    Op op = op_from_json(std::move(object));
+    Op op = convert();
     if (op.index < 0) op.index = static_cast<std::int64_t>(ordinal);
     return op;
   } catch (const std::invalid_argument& e) {
     throw HistoryError(source, at.line, at.prefix() + e.what());
   }
 }
+
+Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
+  if (nested_deeper_than(object, kMaxNesting_levels))
+    throw HistoryError(source, at.line,
+                       at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
+                           " levels");
+  return converted_op([&] { return op_from_json(std::move(object)); }, source, at, ordinal);
+}
+
+// JSONL lines go to simdjson first (several times faster than nlohmann's parser, and no DOM of
+// the op is built). It refuses whatever nlohmann refuses, and more: lines nested deeper than
+// its max_depth, numbers past 64 bits. Those it refuses go to nlohmann, which decides as it
+// always did (ops, torn lines and messages unchanged).
+class JsonlParser {
+ public:
+  JsonlParser() {
+    // With max_depth = the limit, simdjson takes no line nested deeper than kMaxNesting_levels
+    // (and some lines exactly that deep, which the nlohmann path then reads).
+    if (parser_.allocate(kInitialLine_bytes, kMaxNesting_levels) != simdjson::SUCCESS)
+      throw std::bad_alloc();
+  }
+  // The line as an op element, valid until the next parse; nullopt if simdjson refuses it.
+  std::optional<simdjson::dom::element> parse(std::string_view line) {
+    simdjson::dom::element element;
+    if (parser_.parse(line.data(), line.size()).get(element) != simdjson::SUCCESS)
+      return std::nullopt;
+    return element;
+  }
+
+ private:
+  static constexpr std::size_t kInitialLine_bytes = 4096;  // grows to the longest line
+  simdjson::dom::parser parser_;
+};
 
 // Pairs client ops (see pair_ops). `positions`, when given, holds each op's place in its file,
 // for the message.
@@ -239,6 +354,7 @@ std::size_t for_each_op(std::string_view text, const std::string& source,
   auto add = [&](json&& object, const OpPosition& at) { visit(op_at(std::move(object), source, at, ordinal++), at); };
   switch (detect_format(text)) {
     case Format::jsonl: {
+      JsonlParser parser;
       std::size_t line_number = 0;
       std::size_t start = 0;
       while (start <= text.size()) {
@@ -248,13 +364,18 @@ std::size_t for_each_op(std::string_view text, const std::string& source,
         std::string_view line = text.substr(start, end - start);
         start = end + 1;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        OpPosition at{line_number, std::nullopt};
+        if (auto element = parser.parse(line)) {
+          visit(converted_op([&] { return op_from(*element); }, source, at, ordinal++), at);
+          continue;
+        }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (object.is_discarded()) {
           // A run killed mid-write leaves a torn last line: keep the readable prefix.
           if (start > text.size()) return line_number;
           throw HistoryError(source, line_number, "not a JSON object: " + printable(line, 80));
         }
-        add(std::move(object), OpPosition{line_number, std::nullopt});
+        add(std::move(object), at);
       }
       return 0;
     }
