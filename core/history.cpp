@@ -278,8 +278,8 @@ Op op_at(json&& object, const std::string& source, const OpPosition& at, std::si
 
 // JSONL lines go to simdjson first (several times faster than nlohmann's parser, and no DOM of
 // the op is built). It refuses whatever nlohmann refuses, and more: lines nested deeper than
-// its max_depth, numbers past 64 bits. Those it refuses go to nlohmann, which decides as it
-// always did (ops, torn lines and messages unchanged).
+// its max_depth, numbers past 64 bits, and lines holding -0 (see parse). Those go to nlohmann,
+// which decides as it always did (ops, torn lines and messages unchanged).
 class JsonlParser {
  public:
   JsonlParser() {
@@ -290,6 +290,9 @@ class JsonlParser {
   }
   // The line as an op element, valid until the next parse; nullopt if simdjson refuses it.
   std::optional<simdjson::dom::element> parse(std::string_view line) {
+    // nlohmann types the integer -0 signed and 0 unsigned (their hashes differ); simdjson
+    // cannot tell them apart, so a line that may hold -0 goes to nlohmann.
+    if (line.find("-0") != std::string_view::npos) return std::nullopt;
     simdjson::dom::element element;
     if (parser_.parse(line.data(), line.size()).get(element) != simdjson::SUCCESS)
       return std::nullopt;
