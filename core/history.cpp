@@ -83,7 +83,7 @@ std::string op_to_line(const Op& op) { return op_fields<nlohmann::ordered_json>(
 // text, so a line reads the same whichever parser took it.
 namespace {
 
-const json* field(const json& object, const char* name) {
+const json* field(const json& object, std::string_view name) {
   auto it = object.find(name);
   return it == object.end() ? nullptr : &*it;
 }
@@ -99,7 +99,8 @@ std::int64_t int64_of(const json& v) { return v.get<std::int64_t>(); }  // float
 std::string dump_of(const json& v) { return v.dump(); }
 
 // nlohmann's parser keeps the last of duplicate keys; so does this.
-std::optional<simdjson::dom::element> field(simdjson::dom::element object, const char* name) {
+std::optional<simdjson::dom::element> field(simdjson::dom::element object,
+                                            std::string_view name) {
   std::optional<simdjson::dom::element> found;
   for (auto [key, value] : simdjson::dom::object(object))
     if (key == name) found = value;
@@ -185,11 +186,11 @@ Op op_fields_from(const Value& object) {
     if (!is_integer(*i)) throw std::invalid_argument("\"index\" must be an integer");
     op.index = int64_of(*i);
   }
-  for (const char* name : {"time_ns", "time"}) {
+  for (std::string_view name : {"time_ns", "time"}) {
     if (auto t = field(object, name); t && is_number(*t)) {
       // A float past int64's range (or NaN) would be undefined behaviour to convert (fuzz/).
       if (is_float(*t) && !(std::abs(double_of(*t)) < 9.2e18))
-        throw std::invalid_argument(std::string("\"") + name + "\" is out of range");
+        throw std::invalid_argument("\"" + std::string(name) + "\" is out of range");
       op.time_ns = int64_of(*t);
       break;
     }
