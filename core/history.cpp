@@ -4,9 +4,9 @@
 #include <cmath>
 #include <sstream>
 
-#include <simdjson.h>
-
 #include "core/edn.h"
+#include "core/history_parsed.h"
+#include "core/json_value.h"
 #include "core/text.h"
 
 namespace faultline {
@@ -77,78 +77,10 @@ json op_to_json(const Op& op) { return op_fields<json>(op); }
 
 std::string op_to_line(const Op& op) { return op_fields<nlohmann::ordered_json>(op).dump(); }
 
-// The op fields are read by one template from either parser's values: nlohmann::json (JSON
-// arrays, EDN, ops built in memory) or a simdjson element (JSONL lines, the fast path). Each
-// backend answers the same few questions below; their answers match nlohmann's own for the same
-// text, so a line reads the same whichever parser took it.
+// The op fields are read by one template from either parser's values (core/json_value.h).
 namespace {
 
-const json* field(const json& object, std::string_view name) {
-  auto it = object.find(name);
-  return it == object.end() ? nullptr : &*it;
-}
-bool is_object(const json& v) { return v.is_object(); }
-bool is_null(const json& v) { return v.is_null(); }
-bool is_string(const json& v) { return v.is_string(); }
-std::string_view string_of(const json& v) { return v.get_ref<const std::string&>(); }
-bool is_integer(const json& v) { return v.is_number_integer(); }
-bool is_number(const json& v) { return v.is_number(); }
-bool is_float(const json& v) { return v.is_number_float(); }
-double double_of(const json& v) { return v.get<double>(); }
-std::int64_t int64_of(const json& v) { return v.get<std::int64_t>(); }  // floats truncate
-std::string dump_of(const json& v) { return v.dump(); }
-
-// nlohmann's parser keeps the last of duplicate keys; so does this.
-std::optional<simdjson::dom::element> field(simdjson::dom::element object,
-                                            std::string_view name) {
-  std::optional<simdjson::dom::element> found;
-  for (auto [key, value] : simdjson::dom::object(object))
-    if (key == name) found = value;
-  return found;
-}
-bool is_object(simdjson::dom::element v) { return v.is_object(); }
-bool is_null(simdjson::dom::element v) { return v.is_null(); }
-bool is_string(simdjson::dom::element v) { return v.is_string(); }
-std::string_view string_of(simdjson::dom::element v) { return v.get_string().value_unsafe(); }
-bool is_integer(simdjson::dom::element v) { return v.is_int64() || v.is_uint64(); }
-bool is_number(simdjson::dom::element v) { return v.is_number(); }
-bool is_float(simdjson::dom::element v) { return v.is_double(); }
-double double_of(simdjson::dom::element v) { return v.get_double().value_unsafe(); }
-// As nlohmann's get<std::int64_t>(): an unsigned past int64 wraps, a float truncates.
-std::int64_t int64_of(simdjson::dom::element v) {
-  if (v.is_int64()) return v.get_int64().value_unsafe();
-  if (v.is_uint64()) return static_cast<std::int64_t>(v.get_uint64().value_unsafe());
-  return static_cast<std::int64_t>(v.get_double().value_unsafe());
-}
-
-// The value nlohmann's parser builds from the same text: a non-negative integer is unsigned
-// (hashing and is_number_unsigned() tell the two apart).
-json to_json(simdjson::dom::element v) {
-  using simdjson::dom::element_type;
-  switch (v.type()) {
-    case element_type::ARRAY: {
-      json array = json::array();
-      for (simdjson::dom::element e : simdjson::dom::array(v)) array.push_back(to_json(e));
-      return array;
-    }
-    case element_type::OBJECT: {
-      json object = json::object();
-      for (auto [key, value] : simdjson::dom::object(v)) object[std::string(key)] = to_json(value);
-      return object;
-    }
-    case element_type::INT64: {
-      std::int64_t i = v.get_int64().value_unsafe();
-      return i >= 0 ? json(static_cast<std::uint64_t>(i)) : json(i);
-    }
-    case element_type::UINT64: return v.get_uint64().value_unsafe();
-    case element_type::DOUBLE: return v.get_double().value_unsafe();
-    case element_type::STRING: return std::string(v.get_string().value_unsafe());
-    case element_type::BOOL: return v.get_bool().value_unsafe();
-    case element_type::NULL_VALUE: return nullptr;
-  }
-  return nullptr;
-}
-std::string dump_of(simdjson::dom::element v) { return to_json(v).dump(); }  // messages only
+using namespace json_value;
 
 template <class Value>
 std::string text_of(const Value& v) {
@@ -212,12 +144,6 @@ Op op_from(const json& object, bool movable) {
       op.value = *v;
     }
   }
-  return op;
-}
-
-Op op_from(simdjson::dom::element object) {
-  Op op = op_fields_from(object);
-  if (auto v = field(object, "value")) op.value = to_json(*v);
   return op;
 }
 
@@ -354,8 +280,19 @@ std::optional<std::size_t> OpPairing::complete(const Op& op) {
 
 std::size_t for_each_op(std::string_view text, const std::string& source,
                         const std::function<void(Op&&, const OpPosition&)>& visit) {
+  return for_each_op_parsed(text, source, [&](Op&& op, const OpPosition& at, ParsedValue value) {
+    if (value) op.value = json_value::to_json(*value);
+    visit(std::move(op), at);
+  });
+}
+
+std::size_t for_each_op_parsed(
+    std::string_view text, const std::string& source,
+    const std::function<void(Op&&, const OpPosition&, ParsedValue)>& visit) {
   std::size_t ordinal = 0;  // ops so far: the index of an op that has none
-  auto add = [&](json&& object, const OpPosition& at) { visit(op_at(std::move(object), source, at, ordinal++), at); };
+  auto add = [&](json&& object, const OpPosition& at) {
+    visit(op_at(std::move(object), source, at, ordinal++), at, nullptr);
+  };
   switch (detect_format(text)) {
     case Format::jsonl: {
       JsonlParser parser;
@@ -370,7 +307,9 @@ std::size_t for_each_op(std::string_view text, const std::string& source,
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
         OpPosition at{line_number, std::nullopt};
         if (auto element = parser.parse(line)) {
-          visit(converted_op([&] { return op_from(*element); }, source, at, ordinal++), at);
+          Op op = converted_op([&] { return op_fields_from(*element); }, source, at, ordinal++);
+          auto value = json_value::field(*element, "value");
+          visit(std::move(op), at, value ? &*value : nullptr);
           continue;
         }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
