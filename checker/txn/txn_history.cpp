@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <variant>
 
 #include "core/json_value.h"
 #include "core/text.h"
@@ -174,7 +175,7 @@ class TxnCompiler::Impl {
     if (is_mop_list(value)) {
       add_mops(id, value, at.line);
     } else {
-      add_mops(id, it->second.value, it->second.line);
+      add_pending_mops(id, it->second);
     }
     pending_.erase(it);
   }
@@ -183,7 +184,7 @@ class TxnCompiler::Impl {
     std::vector<std::uint32_t> never_completed;
     for (const auto& [id, pending] : pending_) never_completed.push_back(id);
     std::sort(never_completed.begin(), never_completed.end());
-    for (std::uint32_t id : never_completed) add_mops(id, pending_[id].value, pending_[id].line);
+    for (std::uint32_t id : never_completed) add_pending_mops(id, pending_[id]);
     pending_.clear();
     // Mops were added in completion order; the checker wants them in txn order.
     std::vector<Mop> ordered;
@@ -198,17 +199,29 @@ class TxnCompiler::Impl {
   }
 
  private:
+  // The invocation's micro-ops: a json, or a parsed value as JSON text (simdjson's element
+  // lives only during the visit; its text costs one allocation, a json one per part).
+  using KeptValue = std::variant<json, std::string>;
   struct Pending {
-    json value;        // the invocation's micro-ops
+    KeptValue value;
     std::size_t line;  // of the invocation
   };
 
-  // The invocation's value, kept until its completion: moved when the caller hands it over. A
-  // parsed one lives only during the visit, so it becomes a json.
-  static json kept(const json& value, json* movable_value) {
+  // The invocation's value, kept until its completion: moved when the caller hands it over.
+  static KeptValue kept(const json& value, json* movable_value) {
     return movable_value ? std::move(*movable_value) : value;
   }
-  static json kept(element value, json*) { return to_json(value); }
+  static KeptValue kept(element value, json*) { return simdjson::minify(value); }
+
+  // The micro-ops of an invocation whose completion carries none (or that never completed).
+  void add_pending_mops(std::uint32_t id, const Pending& pending) {
+    if (const json* value = std::get_if<json>(&pending.value))
+      return add_mops(id, *value, pending.line);
+    element parsed;
+    if (reparser_.parse(std::get<std::string>(pending.value)).get(parsed) != simdjson::SUCCESS)
+      throw std::logic_error("simdjson cannot read back its own text");
+    add_mops(id, parsed, pending.line);
+  }
 
   static Txn started(const Op& op, std::uint64_t position) {
     Txn t;
@@ -246,6 +259,7 @@ class TxnCompiler::Impl {
   std::string source_;
   OpPairing pairing_;
   std::unordered_map<std::uint32_t, Pending> pending_;  // txns in flight, by id
+  simdjson::dom::parser reparser_;                       // of kept JSON text
   std::uint64_t position_ = 0;                          // of the next op in the history
 };
 

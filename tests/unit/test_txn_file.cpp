@@ -52,7 +52,9 @@ TEST_CASE("txn file: JSONL and a JSON array of the same ops check alike") {
   };
   check_same(good, "list-append");
   for (std::string bad : {R"(["append",1,"a"])", R"(["r",1,5])", R"(["x",1,1])", R"([1,2])",
-                          R"(["append",1.5,1])", R"(["r",1,[1,"b"]])", R"("mop")"}) {
+                          R"(["append",1.5,1])", R"(["r",1,[1,"b"]])", R"("mop")",
+                          R"(["append",1,0.30000000000000004])", R"(["append",1,"\u00e9\n"])",
+                          R"(["append",1,1e-300])", R"(["append",18446744073709551615,1])"}) {
     check_same({R"({"process":0,"type":"invoke","f":"txn","value":[)" + bad + "]}"},
                "list-append");
     check_same({R"({"process":0,"type":"ok","f":"txn","value":[)" + bad + "]}"}, "list-append");
