@@ -185,7 +185,8 @@ Format detect_format(std::string_view text) {
 
 // Converts one op map of the file with `convert`, naming its place in errors.
 template <class Convert>
-Op converted_op(Convert&& convert, const std::string& source, const OpPosition& at, std::size_t ordinal) {
+Op converted_op(Convert&& convert, const std::string& source, const OpPosition& at,
+                std::size_t ordinal) {
   try {
     Op op = convert();
     if (op.index < 0) op.index = static_cast<std::int64_t>(ordinal);

@@ -108,7 +108,8 @@ TEST_CASE("history: a JSONL line reads as the same op in a JSON array, or fails 
     // Between two good ops: a line that is not an op map is not a torn last line.
     const std::string good = R"({"type":"ok","process":99,"f":"r"})";
     ReadOne jsonl = read_second(good + "\n" + line + "\n" + good + "\n", "");
-    ReadOne array = read_second("[" + good + "," + line + "," + good + "]", "op at array position 1: ");
+    ReadOne array =
+        read_second("[" + good + "," + line + "," + good + "]", "op at array position 1: ");
     CHECK(jsonl.error == array.error);
     REQUIRE(jsonl.op.has_value() == array.op.has_value());
     if (!jsonl.op) continue;
