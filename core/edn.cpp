@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 
 #include "core/text.h"
 
@@ -146,7 +147,7 @@ class Parser {
         have_key = true;
         return;
       }
-      object[key.is_string() ? key.get<std::string>() : key.dump()] = std::move(v);
+      object[key.is_string() ? std::move(key.get_ref<std::string&>()) : key.dump()] = std::move(v);
       have_key = false;
     });
     if (have_key) fail("map with an odd number of forms");
@@ -229,7 +230,7 @@ class Parser {
 
   json character() {
     expect('\\');
-    std::string token = read_token();
+    std::string_view token = read_token();
     if (token.empty()) {
       if (at_end()) fail("bad character literal");
       std::string one(1, peek());
@@ -239,7 +240,7 @@ class Parser {
     if (token == "newline") return "\n";
     if (token == "space") return " ";
     if (token == "tab") return "\t";
-    return token;
+    return std::string(token);
   }
 
   json dispatch(int depth) {
@@ -255,57 +256,69 @@ class Parser {
       return value(depth);
     }
     // A tagged literal (#inst "...", #jepsen.history.Op{...}, #object[...]): keep the value.
-    std::string tag = read_token();
+    std::string_view tag = read_token();
     if (tag.empty()) fail("expected a tag, a set or a discard after '#'");
     return value(depth + 1);
   }
 
-  // A symbol, keyword, number or tag. Symbols and keywords become strings: UTF-8 only.
-  std::string read_token() {
+  // A symbol, keyword, number or tag, as a view of the text (no copy: most tokens are numbers
+  // and keywords, a few bytes each). Symbols and keywords become strings: UTF-8 only.
+  std::string_view read_token() {
     std::size_t start = pos_;
     while (!at_end() && !is_delimiter(peek())) advance();
-    std::string token(text_.substr(start, pos_ - start));
+    std::string_view token = text_.substr(start, pos_ - start);
     if (!is_valid_utf8(token)) fail("a symbol that is not valid UTF-8: " + printable(token));
     return token;
   }
 
   json atom() {
     std::size_t token_line = line_, token_column = column_;
-    std::string token = read_token();
+    std::string_view token = read_token();
     if (token.empty()) fail("expected a value");
     if (token == "nil") return nullptr;
     if (token == "true") return true;
     if (token == "false") return false;
     if (token[0] == ':') {
-      std::string_view name(token);
-      name.remove_prefix(token.size() > 1 && token[1] == ':' ? 2 : 1);
-      return std::string(name);
+      token.remove_prefix(token.size() > 1 && token[1] == ':' ? 2 : 1);
+      return std::string(token);
     }
     char first = token[0];
     bool numeric = std::isdigit(static_cast<unsigned char>(first)) ||
                    ((first == '-' || first == '+') && token.size() > 1 &&
                     std::isdigit(static_cast<unsigned char>(token[1])));
-    if (!numeric) return token;  // a symbol
-    if (token.back() == 'N') token.pop_back();  // bigint suffix
-    std::int64_t integer = 0;
-    const char* begin = token.data() + (first == '+' ? 1 : 0);
-    const char* end = token.data() + token.size();
-    auto [ptr, ec] = std::from_chars(begin, end, integer);
-    if (ec == std::errc() && ptr == end) return integer;
-    if (token.back() == 'M') token.pop_back();  // big decimal suffix
-    auto slash = token.find('/');
-    char* parsed_end = nullptr;
-    if (slash != std::string::npos) {
-      double numerator = std::strtod(token.c_str(), &parsed_end);
-      double denominator = std::strtod(token.c_str() + slash + 1, &parsed_end);
-      if (*parsed_end == '\0' && denominator != 0) return numerator / denominator;
-    } else {
-      double real = std::strtod(token.c_str(), &parsed_end);
-      if (*parsed_end == '\0') return real;
-    }
+    if (!numeric) return std::string(token);  // a symbol
+    if (token.back() == 'N') token.remove_suffix(1);  // bigint suffix
+    if (auto integer = integer_of(token)) return *integer;
+    if (token.back() == 'M') token.remove_suffix(1);  // big decimal suffix
+    if (auto real = real_of(token)) return *real;
     throw ParseError(token_line, token_column,
                      "line " + std::to_string(token_line) + ", column " +
                          std::to_string(token_column) + ": bad number '" + printable(token) + "'");
+  }
+
+  static std::optional<std::int64_t> integer_of(std::string_view token) {
+    std::int64_t integer = 0;
+    const char* begin = token.data() + (token[0] == '+' ? 1 : 0);
+    const char* end = token.data() + token.size();
+    auto [ptr, ec] = std::from_chars(begin, end, integer);
+    if (ec == std::errc() && ptr == end) return integer;
+    return std::nullopt;
+  }
+
+  // A real or a ratio (1/3).
+  static std::optional<double> real_of(std::string_view token) {
+    std::string text(token);  // strtod wants a terminated string; reals are rare in histories
+    auto slash = text.find('/');
+    char* parsed_end = nullptr;
+    if (slash != std::string::npos) {
+      double numerator = std::strtod(text.c_str(), &parsed_end);
+      double denominator = std::strtod(text.c_str() + slash + 1, &parsed_end);
+      if (*parsed_end == '\0' && denominator != 0) return numerator / denominator;
+    } else {
+      double real = std::strtod(text.c_str(), &parsed_end);
+      if (*parsed_end == '\0') return real;
+    }
+    return std::nullopt;
   }
 
   std::string_view text_;

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "core/edn.h"
+#include "core/history_parsed.h"
+#include "core/json_value.h"
 #include "core/text.h"
 
 namespace faultline {
@@ -75,63 +77,73 @@ json op_to_json(const Op& op) { return op_fields<json>(op); }
 
 std::string op_to_line(const Op& op) { return op_fields<nlohmann::ordered_json>(op).dump(); }
 
+// The op fields are read by one template from either parser's values (core/json_value.h).
 namespace {
 
-std::string text_of(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+using namespace json_value;
 
-}  // namespace
+template <class Value>
+std::string text_of(const Value& v) {
+  return is_string(v) ? std::string(string_of(v)) : dump_of(v);
+}
 
 // Accepts our own field names and Jepsen's (time in ns as "time", EDN keywords as strings).
-namespace {
-
-// `movable`: the caller owns `object` and hands its value over (no copy).
-Op op_from(const json& object, bool movable) {
-  if (!object.is_object()) throw std::invalid_argument("expected an op map, got " + printable(object.dump()));
+// Every field but the value; the caller takes that (moved or converted).
+template <class Value>
+Op op_fields_from(const Value& object) {
+  if (!is_object(object))
+    throw std::invalid_argument("expected an op map, got " + printable(dump_of(object)));
   Op op;
-  auto type = object.find("type");
-  if (type == object.end() || !type->is_string())
+  auto type = field(object, "type");
+  if (!type || !is_string(*type))
     throw std::invalid_argument("op has no \"type\" (invoke, ok, fail or info)");
-  auto parsed = parse_op_type(type->get<std::string>());
+  auto parsed = parse_op_type(string_of(*type));
   if (!parsed)
     throw std::invalid_argument("\"type\" must be invoke, ok, fail or info, not " +
-                                printable(type->dump()));
+                                printable(dump_of(*type)));
   op.type = *parsed;
 
-  if (auto p = object.find("process"); p != object.end()) {
-    if (p->is_number_integer()) {
-      op.process = p->get<std::int64_t>();
+  if (auto p = field(object, "process")) {
+    if (is_integer(*p)) {
+      op.process = int64_of(*p);
       if (op.process < 0) throw std::invalid_argument("\"process\" must not be negative");
-    } else if (p->is_string() && p->get<std::string>() == "nemesis") {
+    } else if (is_string(*p) && string_of(*p) == "nemesis") {
       op.process = kNemesisProcess;
     } else {
       throw std::invalid_argument("\"process\" must be an integer or \"nemesis\", not " +
-                                  printable(p->dump()));
+                                  printable(dump_of(*p)));
     }
   }
-  if (auto i = object.find("index"); i != object.end() && !i->is_null()) {
-    if (!i->is_number_integer()) throw std::invalid_argument("\"index\" must be an integer");
-    op.index = i->get<std::int64_t>();
+  if (auto i = field(object, "index"); i && !is_null(*i)) {
+    if (!is_integer(*i)) throw std::invalid_argument("\"index\" must be an integer");
+    op.index = int64_of(*i);
   }
-  for (const char* name : {"time_ns", "time"}) {
-    if (auto t = object.find(name); t != object.end() && t->is_number()) {
+  for (std::string_view name : {"time_ns", "time"}) {
+    if (auto t = field(object, name); t && is_number(*t)) {
       // A float past int64's range (or NaN) would be undefined behaviour to convert (fuzz/).
-      if (t->is_number_float() && !(std::abs(t->get<double>()) < 9.2e18))
-        throw std::invalid_argument(std::string("\"") + name + "\" is out of range");
-      op.time_ns = t->get<std::int64_t>();
+      if (is_float(*t) && !(std::abs(double_of(*t)) < 9.2e18))
+        throw std::invalid_argument("\"" + std::string(name) + "\" is out of range");
+      op.time_ns = int64_of(*t);
       break;
     }
   }
-  if (auto f = object.find("f"); f != object.end() && !f->is_null()) op.f = text_of(*f);
-  if (auto k = object.find("key"); k != object.end() && !k->is_null()) op.key = text_of(*k);
-  if (auto v = object.find("value"); v != object.end()) {
+  if (auto f = field(object, "f"); f && !is_null(*f)) op.f = text_of(*f);
+  if (auto k = field(object, "key"); k && !is_null(*k)) op.key = text_of(*k);
+  if (auto n = field(object, "node"); n && !is_null(*n)) op.node = text_of(*n);
+  if (auto e = field(object, "error"); e && !is_null(*e)) op.error = text_of(*e);
+  return op;
+}
+
+// `movable`: the caller owns `object` and hands its value over (no copy).
+Op op_from(const json& object, bool movable) {
+  Op op = op_fields_from(object);
+  if (auto v = field(object, "value")) {
     if (movable) {
       op.value = std::move(const_cast<json&>(*v));  // values are most of a history's bytes
     } else {
       op.value = *v;
     }
   }
-  if (auto n = object.find("node"); n != object.end() && !n->is_null()) op.node = text_of(*n);
-  if (auto e = object.find("error"); e != object.end() && !e->is_null()) op.error = text_of(*e);
   return op;
 }
 
@@ -171,20 +183,54 @@ Format detect_format(std::string_view text) {
   return Format::edn;
 }
 
-// Checks and converts one op map of the file.
-Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
-  if (nested_deeper_than(object, kMaxNesting_levels))
-    throw HistoryError(source, at.line,
-                       at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
-                           " levels");
+// Converts one op map of the file with `convert`, naming its place in errors.
+template <class Convert>
+Op converted_op(Convert&& convert, const std::string& source, const OpPosition& at,
+                std::size_t ordinal) {
   try {
-    Op op = op_from_json(std::move(object));
+    Op op = convert();
     if (op.index < 0) op.index = static_cast<std::int64_t>(ordinal);
     return op;
   } catch (const std::invalid_argument& e) {
     throw HistoryError(source, at.line, at.prefix() + e.what());
   }
 }
+
+Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
+  if (nested_deeper_than(object, kMaxNesting_levels))
+    throw HistoryError(source, at.line,
+                       at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
+                           " levels");
+  return converted_op([&] { return op_from_json(std::move(object)); }, source, at, ordinal);
+}
+
+// JSONL lines go to simdjson first (several times faster than nlohmann's parser, and no DOM of
+// the op is built). It refuses whatever nlohmann refuses, and more: lines nested deeper than
+// its max_depth, numbers past 64 bits, and lines holding -0 (see parse). Those go to nlohmann,
+// which decides as it always did (ops, torn lines and messages unchanged).
+class JsonlParser {
+ public:
+  JsonlParser() {
+    // With max_depth = the limit, simdjson takes no line nested deeper than kMaxNesting_levels
+    // (and some lines exactly that deep, which the nlohmann path then reads).
+    if (parser_.allocate(kInitialLine_bytes, kMaxNesting_levels) != simdjson::SUCCESS)
+      throw std::bad_alloc();
+  }
+  // The line as an op element, valid until the next parse; nullopt if simdjson refuses it.
+  std::optional<simdjson::dom::element> parse(std::string_view line) {
+    // nlohmann types the integer -0 signed and 0 unsigned (their hashes differ); simdjson
+    // cannot tell them apart, so a line that may hold -0 goes to nlohmann.
+    if (line.find("-0") != std::string_view::npos) return std::nullopt;
+    simdjson::dom::element element;
+    if (parser_.parse(line.data(), line.size()).get(element) != simdjson::SUCCESS)
+      return std::nullopt;
+    return element;
+  }
+
+ private:
+  static constexpr std::size_t kInitialLine_bytes = 4096;  // grows to the longest line
+  simdjson::dom::parser parser_;
+};
 
 // Pairs client ops (see pair_ops). `positions`, when given, holds each op's place in its file,
 // for the message.
@@ -235,10 +281,22 @@ std::optional<std::size_t> OpPairing::complete(const Op& op) {
 
 std::size_t for_each_op(std::string_view text, const std::string& source,
                         const std::function<void(Op&&, const OpPosition&)>& visit) {
+  return for_each_op_parsed(text, source, [&](Op&& op, const OpPosition& at, ParsedValue value) {
+    if (value) op.value = json_value::to_json(*value);
+    visit(std::move(op), at);
+  });
+}
+
+std::size_t for_each_op_parsed(
+    std::string_view text, const std::string& source,
+    const std::function<void(Op&&, const OpPosition&, ParsedValue)>& visit) {
   std::size_t ordinal = 0;  // ops so far: the index of an op that has none
-  auto add = [&](json&& object, const OpPosition& at) { visit(op_at(std::move(object), source, at, ordinal++), at); };
+  auto add = [&](json&& object, const OpPosition& at) {
+    visit(op_at(std::move(object), source, at, ordinal++), at, nullptr);
+  };
   switch (detect_format(text)) {
     case Format::jsonl: {
+      JsonlParser parser;
       std::size_t line_number = 0;
       std::size_t start = 0;
       while (start <= text.size()) {
@@ -248,13 +306,20 @@ std::size_t for_each_op(std::string_view text, const std::string& source,
         std::string_view line = text.substr(start, end - start);
         start = end + 1;
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        OpPosition at{line_number, std::nullopt};
+        if (auto element = parser.parse(line)) {
+          Op op = converted_op([&] { return op_fields_from(*element); }, source, at, ordinal++);
+          auto value = json_value::field(*element, "value");
+          visit(std::move(op), at, value ? &*value : nullptr);
+          continue;
+        }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (object.is_discarded()) {
           // A run killed mid-write leaves a torn last line: keep the readable prefix.
           if (start > text.size()) return line_number;
           throw HistoryError(source, line_number, "not a JSON object: " + printable(line, 80));
         }
-        add(std::move(object), OpPosition{line_number, std::nullopt});
+        add(std::move(object), at);
       }
       return 0;
     }

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev
-  catch2 nlohmann-json3-dev libcli11-dev libcadical-dev
+  catch2 nlohmann-json3-dev libsimdjson-dev libcli11-dev libcadical-dev
   openssh-client openssh-server
   etcd-server etcd-client iptables iproute2 procps psmisc libfaketime faketime
   libpq-dev postgresql libfuse3-dev fuse3

@@ -328,8 +328,10 @@ std::optional<CheckResult> check_transactions_file(const std::filesystem::path& 
   std::string text = read_file_text(path);
   auto start = std::chrono::steady_clock::now();
   TxnCompiler compiler(workload, path.string());
-  torn_line = for_each_op(text, path.string(),
-                          [&](Op&& op, const OpPosition& at) { compiler.add(std::move(op), at); });
+  torn_line = for_each_op_parsed(text, path.string(),
+                                 [&](Op&& op, const OpPosition& at, ParsedValue value) {
+                                   compiler.add(std::move(op), at, value);
+                                 });
   text = {};  // the compact form is all the check needs
   if (!compiler.has_client_ops()) return std::nullopt;
   return check_compiled(compiler.finish(), options, start);

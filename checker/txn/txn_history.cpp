@@ -2,21 +2,26 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <variant>
 
+#include "core/json_value.h"
 #include "core/text.h"
 
 namespace faultline::checker::txn {
 
 using nlohmann::json;
+// Micro-ops are compiled from either parser's values, by one template (core/json_value.h).
+using namespace json_value;
 
 namespace {
 
 const std::string kSource = kInMemoryHistory;
 
-bool is_mop_list(const json& value) {
-  if (!value.is_array() || value.empty()) return false;
-  for (const json& mop : value)
-    if (!mop.is_array()) return false;
+template <class Value>
+bool is_mop_list(const Value& value) {
+  if (!is_array(value) || size_of(value) == 0) return false;
+  for (const auto& mop : items_of(value))
+    if (!is_array(mop)) return false;
   return true;
 }
 
@@ -25,55 +30,66 @@ class KeyTable {
  public:
   explicit KeyTable(std::vector<std::string>& names) : names_(names) {}
 
-  std::uint32_t intern(const json& key) {
-    if (key.is_number_integer()) {
-      auto [it, added] = ints_.try_emplace(key.get<std::int64_t>(), next());
+  template <class Value>
+  std::uint32_t intern(const Value& key) {
+    if (is_integer(key)) {
+      auto [it, added] = ints_.try_emplace(int64_of(key), next());
       if (added) names_.push_back(std::to_string(it->first));
       return it->second;
     }
-    if (key.is_string()) {
-      const auto& text = key.get_ref<const std::string&>();
-      auto [it, added] = strings_.try_emplace(text, next());
-      if (added) names_.push_back(text);
+    if (is_string(key)) {
+      std::string_view text = string_of(key);
+      auto it = strings_.find(text);
+      if (it == strings_.end()) {
+        it = strings_.emplace(std::string(text), next()).first;
+        names_.emplace_back(text);
+      }
       return it->second;
     }
     throw std::invalid_argument("a key must be an integer or a string, not " +
-                                printable(key.dump()));
+                                printable(dump_of(key)));
   }
 
  private:
   std::uint32_t next() const { return static_cast<std::uint32_t>(names_.size()); }
   std::vector<std::string>& names_;
   std::unordered_map<std::int64_t, std::uint32_t> ints_;
-  std::unordered_map<std::string, std::uint32_t> strings_;
+  // Looked up by string_view: a key read from a JSONL line is no std::string.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> strings_;
 };
 
-std::int64_t integer_value(const json& v, const json& mop) {
-  if (!v.is_number_integer())
-    throw std::invalid_argument("written values must be integers: " + printable(mop.dump()));
-  return v.get<std::int64_t>();
+template <class Value>
+std::int64_t integer_value(const Value& v, const Value& mop) {
+  if (!is_integer(v))
+    throw std::invalid_argument("written values must be integers: " + printable(dump_of(mop)));
+  return int64_of(v);
 }
 
 class Compiler {
  public:
   Compiler(TxnHistory& out) : out_(out), keys_(out.key_names) {}
 
-  void add_mop(const json& mop, std::uint32_t txn) {
-    if (!mop.is_array() || mop.size() != 3 || !mop[0].is_string())
+  template <class Value>
+  void add_mop(const Value& mop, std::uint32_t txn) {
+    if (!is_array(mop) || size_of(mop) != 3 || !is_string(item(mop, 0)))
       throw std::invalid_argument("a micro-op must be [f key value], not " +
-                                  printable(mop.dump()));
-    const auto& f = mop[0].get_ref<const std::string&>();
+                                  printable(dump_of(mop)));
+    std::string_view f = string_of(item(mop, 0));
     Mop m;
-    m.key = keys_.intern(mop[1]);
+    m.key = keys_.intern(item(mop, 1));
     m.txn = txn;
-    const json& v = mop[2];
+    const auto& v = item(mop, 2);
     bool append = out_.workload == Workload::list_append;
     if (f == (append ? "append" : "w")) {
       m.kind = append ? MopKind::append : MopKind::write;
       m.value = integer_value(v, mop);
     } else if (f == "r") {
       m.kind = MopKind::read;
-      m.read_nil = v.is_null();
+      m.read_nil = is_null(v);
       if (m.read_nil) {
         // nothing more: an invocation's placeholder, or the initial state
       } else if (append) {
@@ -82,20 +98,21 @@ class Compiler {
         m.value = integer_value(v, mop);
       }
     } else {
-      throw std::invalid_argument(std::string("unknown micro-op \"") + f + "\" for " +
+      throw std::invalid_argument("unknown micro-op \"" + std::string(f) + "\" for " +
                                   (append ? "list-append (append, r): " : "rw-register (w, r): ") +
-                                  mop.dump());
+                                  dump_of(mop));
     }
     out_.mops.push_back(m);
   }
 
  private:
-  void add_list(const json& v, const json& mop, Mop& m) {
-    if (!v.is_array())
-      throw std::invalid_argument("a list read must be a list or nil: " + printable(mop.dump()));
+  template <class Value>
+  void add_list(const Value& v, const Value& mop, Mop& m) {
+    if (!is_array(v))
+      throw std::invalid_argument("a list read must be a list or nil: " + printable(dump_of(mop)));
     m.list_begin = static_cast<std::uint32_t>(out_.elements.size());
-    m.list_size = static_cast<std::uint32_t>(v.size());
-    for (const json& e : v) out_.elements.push_back(integer_value(e, mop));
+    for (const auto& e : items_of(v)) out_.elements.push_back(integer_value<Value>(e, mop));
+    m.list_size = static_cast<std::uint32_t>(out_.elements.size() - m.list_begin);
   }
 
   TxnHistory& out_;
@@ -110,8 +127,9 @@ TxnStatus status_of(OpType type) {
   }
 }
 
-bool is_txn(const Op& op) {
-  return op.f == "txn" || op.f.empty() || is_mop_list(op.value);
+template <class Value>
+bool is_txn(const Op& op, const Value& value) {
+  return op.f == "txn" || op.f.empty() || is_mop_list(value);
 }
 
 // The pairing slot of a client invocation that is not a txn.
@@ -126,25 +144,27 @@ class TxnCompiler::Impl {
     out_.workload = workload;
   }
 
-  void take(const Op& op, const OpPosition& at, json* movable_value) {
+  // `value`: the op's value, op.value or as the JSONL reader parsed it.
+  template <class Value>
+  void take(const Op& op, const OpPosition& at, const Value& value, json* movable_value) {
     std::uint64_t position = position_++;  // nemesis entries count: real time is by position
     if (op.is_nemesis()) return;
     if (op.type == OpType::invoke) {
-      bool txn = is_txn(op);
+      bool txn = is_txn(op, value);
       auto id = static_cast<std::uint32_t>(out_.txns.size());
       pairing_.invoke(op, txn ? id : kNotTxn, at);
       if (!txn) return;
       out_.txns.push_back(started(op, position));
-      pending_.emplace(id, Pending{movable_value ? std::move(*movable_value) : op.value, at.line});
+      pending_.emplace(id, Pending{kept(value, movable_value), at.line});
       return;
     }
     auto slot = pairing_.complete(op);
     if (!slot) {  // a completion with no invocation: a txn known only by its outcome
-      if (!is_txn(op)) return;
+      if (!is_txn(op, value)) return;
       auto id = static_cast<std::uint32_t>(out_.txns.size());
       out_.txns.push_back(started(op, position));
       complete(id, op, position);
-      add_mops(id, op.value, at.line);
+      add_mops(id, value, at.line);
       return;
     }
     if (*slot == kNotTxn) return;
@@ -152,10 +172,10 @@ class TxnCompiler::Impl {
     complete(id, op, position);
     auto it = pending_.find(id);
     // The completion carries what was read; an info or fail completion may carry nothing useful.
-    if (is_mop_list(op.value)) {
-      add_mops(id, op.value, at.line);
+    if (is_mop_list(value)) {
+      add_mops(id, value, at.line);
     } else {
-      add_mops(id, it->second.value, it->second.line);
+      add_pending_mops(id, it->second);
     }
     pending_.erase(it);
   }
@@ -164,7 +184,7 @@ class TxnCompiler::Impl {
     std::vector<std::uint32_t> never_completed;
     for (const auto& [id, pending] : pending_) never_completed.push_back(id);
     std::sort(never_completed.begin(), never_completed.end());
-    for (std::uint32_t id : never_completed) add_mops(id, pending_[id].value, pending_[id].line);
+    for (std::uint32_t id : never_completed) add_pending_mops(id, pending_[id]);
     pending_.clear();
     // Mops were added in completion order; the checker wants them in txn order.
     std::vector<Mop> ordered;
@@ -179,10 +199,29 @@ class TxnCompiler::Impl {
   }
 
  private:
+  // The invocation's micro-ops: a json, or a parsed value as JSON text (simdjson's element
+  // lives only during the visit; its text costs one allocation, a json one per part).
+  using KeptValue = std::variant<json, std::string>;
   struct Pending {
-    json value;        // the invocation's micro-ops
+    KeptValue value;
     std::size_t line;  // of the invocation
   };
+
+  // The invocation's value, kept until its completion: moved when the caller hands it over.
+  static KeptValue kept(const json& value, json* movable_value) {
+    return movable_value ? std::move(*movable_value) : value;
+  }
+  static KeptValue kept(element value, json*) { return simdjson::minify(value); }
+
+  // The micro-ops of an invocation whose completion carries none (or that never completed).
+  void add_pending_mops(std::uint32_t id, const Pending& pending) {
+    if (const json* value = std::get_if<json>(&pending.value))
+      return add_mops(id, *value, pending.line);
+    element parsed;
+    if (reparser_.parse(std::get<std::string>(pending.value)).get(parsed) != simdjson::SUCCESS)
+      throw std::logic_error("simdjson cannot read back its own text");
+    add_mops(id, parsed, pending.line);
+  }
 
   static Txn started(const Op& op, std::uint64_t position) {
     Txn t;
@@ -200,14 +239,15 @@ class TxnCompiler::Impl {
     t.index = op.index;
   }
 
-  void add_mops(std::uint32_t id, const json& value, std::size_t line) {
+  template <class Value>
+  void add_mops(std::uint32_t id, const Value& value, std::size_t line) {
     Txn& t = out_.txns[id];
-    if (!value.is_array())
+    if (!is_array(value))
       throw HistoryError(source_, line, "op index " + std::to_string(t.invoke_index) +
                                             ": a transaction's value must be a list of micro-ops");
     t.mop_begin = static_cast<std::uint32_t>(out_.mops.size());
     try {
-      for (const json& mop : value) compiler_.add_mop(mop, id);
+      for (const auto& mop : items_of(value)) compiler_.add_mop(mop, id);
     } catch (const std::invalid_argument& e) {
       throw HistoryError(source_, line, "op index " + std::to_string(t.index) + ": " + e.what());
     }
@@ -219,6 +259,7 @@ class TxnCompiler::Impl {
   std::string source_;
   OpPairing pairing_;
   std::unordered_map<std::uint32_t, Pending> pending_;  // txns in flight, by id
+  simdjson::dom::parser reparser_;                       // of kept JSON text
   std::uint64_t position_ = 0;                          // of the next op in the history
 };
 
@@ -226,13 +267,22 @@ TxnCompiler::TxnCompiler(Workload workload, std::string source)
     : impl_(std::make_unique<Impl>(workload, std::move(source))) {}
 TxnCompiler::~TxnCompiler() = default;
 
-void TxnCompiler::take(const Op& op, const OpPosition& at, json* movable_value) {
-  if (!op.is_nemesis()) ++client_ops_;
-  impl_->take(op, at, movable_value);
+void TxnCompiler::add(const Op& op, const OpPosition& at) {
+  count(op);
+  impl_->take(op, at, op.value, nullptr);
 }
-
-void TxnCompiler::add(const Op& op, const OpPosition& at) { take(op, at, nullptr); }
-void TxnCompiler::add(Op&& op, const OpPosition& at) { take(op, at, &op.value); }
+void TxnCompiler::add(Op&& op, const OpPosition& at) {
+  count(op);
+  impl_->take(op, at, op.value, &op.value);
+}
+void TxnCompiler::add(Op&& op, const OpPosition& at, ParsedValue value) {
+  if (!value) return add(std::move(op), at);
+  count(op);
+  impl_->take(op, at, *value, nullptr);
+}
+void TxnCompiler::count(const Op& op) {
+  if (!op.is_nemesis()) ++client_ops_;
+}
 TxnHistory TxnCompiler::finish() { return impl_->finish(); }
 
 TxnHistory compile(const History& history, Workload workload) {

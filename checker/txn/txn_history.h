@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/history.h"
+#include "core/history_parsed.h"
 
 namespace faultline::checker::txn {
 
@@ -80,13 +80,15 @@ class TxnCompiler {
   ~TxnCompiler();
   void add(const Op& op, const OpPosition& at);
   void add(Op&& op, const OpPosition& at);  // moves the invocation's value (no copy)
+  // `value` as for_each_op_parsed hands it over: compiled without a json (JSONL lines).
+  void add(Op&& op, const OpPosition& at, ParsedValue value);
   bool has_client_ops() const { return client_ops_ > 0; }
   // The txns never completed are compiled from their invocations. Call once.
   TxnHistory finish();
 
  private:
   class Impl;
-  void take(const Op& op, const OpPosition& at, nlohmann::json* movable_value);
+  void count(const Op& op);
   std::unique_ptr<Impl> impl_;
   std::size_t client_ops_ = 0;
 };

@@ -57,6 +57,77 @@ TEST_CASE("history: a torn last JSONL line is dropped, a bad middle line names i
   }
 }
 
+namespace {
+
+// The second op of a history, or its error without the file and place.
+struct ReadOne {
+  std::optional<Op> op;
+  std::string error;
+};
+ReadOne read_second(const std::string& text, const std::string& prefix) {
+  try {
+    return {read_history_text(text, "h").at(1), ""};
+  } catch (const HistoryError& e) {
+    std::string detail = e.detail();
+    return {std::nullopt, detail.starts_with(prefix) ? detail.substr(prefix.size()) : detail};
+  }
+}
+
+std::string nested_value(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+}  // namespace
+
+// JSONL lines are read by simdjson, a JSON array by nlohmann: an op must read the same either way.
+TEST_CASE("history: a JSONL line reads as the same op in a JSON array, or fails the same way") {
+  std::vector<std::string> lines = {
+      R"({"type":"invoke","type":"ok","process":1,"f":"r","f":"w"})",
+      R"({"type":"ok","process":18446744073709551615,"f":"r"})",
+      R"({"type":"ok","process":1,"index":18446744073709551615,"f":"r"})",
+      R"({"type":"ok","process":1,"index":"3","f":"r"})",
+      R"({"type":"ok","process":1,"time":1.5e3,"time_ns":"x","f":"r"})",
+      R"({"type":"ok","process":1,"time":1e300,"f":"r"})",
+      R"({"type":"ok","process":1,"f":["x",1],"key":5,"node":null,"error":{"a":1,"a":2},)"
+      R"("value":[1,-1,-0,2.5,1E2,"s\u00e9\n",true,null,{"b":[],"b":{}},18446744073709551615]})",
+      R"({"type":"ok","process":"nemesis","f":"start"})",
+      R"({"type":"ok","process":"n1"})",
+      R"({"type":"done","process":1})",
+      R"({"process":1})",
+      R"({"type":"ok","process":-0,"index":-0,"value":[-0,0,-0.0]})",
+      R"({"type":"ok","process":1,"value":100000000000000000000})",
+      R"({"type":"ok","process":-3})",
+      R"([1,2])",
+      R"("op")",
+      R"({"type":"ok","process":1,"value":)" + nested_value(255) + "}",
+      R"({"type":"ok","process":1,"value":)" + nested_value(256) + "}",
+      R"({"type":"ok","process":1,"value":[)" + nested_value(254) + ",[1]]}",
+  };
+  for (const std::string& line : lines) {
+    INFO(line.substr(0, 120));
+    // Between two good ops: a line that is not an op map is not a torn last line.
+    const std::string good = R"({"type":"ok","process":99,"f":"r"})";
+    ReadOne jsonl = read_second(good + "\n" + line + "\n" + good + "\n", "");
+    ReadOne array =
+        read_second("[" + good + "," + line + "," + good + "]", "op at array position 1: ");
+    CHECK(jsonl.error == array.error);
+    REQUIRE(jsonl.op.has_value() == array.op.has_value());
+    if (!jsonl.op) continue;
+    const Op& a = *jsonl.op;
+    const Op& b = *array.op;
+    CHECK(a.index == b.index);
+    CHECK(a.time_ns == b.time_ns);
+    CHECK(a.process == b.process);
+    CHECK(a.type == b.type);
+    CHECK(a.f == b.f);
+    CHECK(a.key == b.key);
+    CHECK(a.node == b.node);
+    CHECK(a.error == b.error);
+    CHECK(a.value.dump() == b.value.dump());
+    CHECK(std::hash<json>{}(a.value) == std::hash<json>{}(b.value));  // same number types
+  }
+}
+
 TEST_CASE("history: Jepsen EDN with comments, keywords, sets, tags and no index") {
   std::string text = R"([{:process 4, :type :invoke, :f :write, :value 2}
  ; a comment

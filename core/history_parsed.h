@@ -1,0 +1,26 @@
+// for_each_op for a reader that compiles op values itself (the txn checker): JSONL values are
+// handed over as simdjson parsed them, not turned into a json it would drop.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/history.h"
+
+namespace simdjson::dom {
+class element;
+}
+
+namespace faultline {
+
+// An op's value as the JSONL reader parsed it (read with core/json_value.h), valid only during
+// the visit. nullptr: the value is op.value (other formats, and JSONL lines nlohmann read).
+using ParsedValue = const simdjson::dom::element*;
+
+// for_each_op, handing JSONL values over as parsed: op.value is then left null.
+std::size_t for_each_op_parsed(
+    std::string_view text, const std::string& source,
+    const std::function<void(Op&&, const OpPosition&, ParsedValue)>& visit);
+
+}  // namespace faultline

@@ -1,0 +1,73 @@
+// One set of questions asked of a JSON value, answered alike by nlohmann::json (JSON arrays,
+// EDN, ops built in memory) and by a simdjson element (JSONL lines, parsed without a DOM of
+// their own): the readers of ops (core/history.cpp) and of micro-ops
+// (checker/txn/txn_history.cpp) are each one template over both. The answers match nlohmann's
+// for the same text, so a value reads the same whichever parser took it.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace faultline::json_value {
+
+using nlohmann::json;
+using simdjson::dom::element;
+
+inline const json* field(const json& object, std::string_view name) {
+  auto it = object.find(name);
+  return it == object.end() ? nullptr : &*it;
+}
+inline bool is_object(const json& v) { return v.is_object(); }
+inline bool is_array(const json& v) { return v.is_array(); }
+inline bool is_null(const json& v) { return v.is_null(); }
+inline bool is_string(const json& v) { return v.is_string(); }
+inline std::string_view string_of(const json& v) { return v.get_ref<const std::string&>(); }
+inline bool is_integer(const json& v) { return v.is_number_integer(); }
+inline bool is_number(const json& v) { return v.is_number(); }
+inline bool is_float(const json& v) { return v.is_number_float(); }
+inline double double_of(const json& v) { return v.get<double>(); }
+inline std::int64_t int64_of(const json& v) { return v.get<std::int64_t>(); }  // floats truncate
+inline const json& items_of(const json& array) { return array; }  // to iterate
+inline std::size_t size_of(const json& array) { return array.size(); }
+inline const json& item(const json& array, std::size_t i) { return array[i]; }
+inline std::string dump_of(const json& v) { return v.dump(); }
+
+// nlohmann's parser keeps the last of duplicate keys; so does this.
+inline std::optional<element> field(element object, std::string_view name) {
+  std::optional<element> found;
+  for (auto [key, value] : simdjson::dom::object(object))
+    if (key == name) found = value;
+  return found;
+}
+inline bool is_object(element v) { return v.is_object(); }
+inline bool is_array(element v) { return v.is_array(); }
+inline bool is_null(element v) { return v.is_null(); }
+inline bool is_string(element v) { return v.is_string(); }
+inline std::string_view string_of(element v) { return v.get_string().value_unsafe(); }
+inline bool is_integer(element v) { return v.is_int64() || v.is_uint64(); }
+inline bool is_number(element v) { return v.is_number(); }
+inline bool is_float(element v) { return v.is_double(); }
+inline double double_of(element v) { return v.get_double().value_unsafe(); }
+// As nlohmann's get<std::int64_t>(): an unsigned past int64 wraps, a float truncates.
+inline std::int64_t int64_of(element v) {
+  if (v.is_int64()) return v.get_int64().value_unsafe();
+  if (v.is_uint64()) return static_cast<std::int64_t>(v.get_uint64().value_unsafe());
+  return static_cast<std::int64_t>(v.get_double().value_unsafe());
+}
+inline simdjson::dom::array items_of(element array) { return simdjson::dom::array(array); }
+inline std::size_t size_of(element array) { return simdjson::dom::array(array).size(); }
+inline element item(element array, std::size_t i) {
+  return simdjson::dom::array(array).at(i).value_unsafe();
+}
+
+// The value nlohmann's parser builds from the same text.
+json to_json(element v);
+std::string dump_of(element v);  // for messages: as nlohmann prints the same value
+
+}  // namespace faultline::json_value
