@@ -312,6 +312,7 @@ std::vector<std::vector<Edge>> cycles_of(const Key& key, const std::vector<Edge>
   txn::EdgeList list;
   for (std::size_t e = 0; e < edges.size(); ++e) {
     out_edges[edges[e].from].push_back(e);
+    if (edges[e].from == edges[e].to) continue;  // a cycle by itself, found below; Tarjan's graph has none
     list.add(static_cast<std::uint32_t>(edges[e].from), static_cast<std::uint32_t>(edges[e].to),
              txn::kWW);
   }
