@@ -77,35 +77,41 @@ void UserServers::act(NodeControl& cluster, const std::string& node,
                              std::to_string(r.exit_code) + "): " + printable(r.output.substr(0, 300)));
 }
 
-std::vector<int> UserServers::kill(NodeControl& cluster, const std::string& node, const Values& v) {
+// A fault's action is marked before it runs, so the end of the run undoes even a half-done one;
+// its undo is unmarked once it ran.
+void UserServers::apply(std::set<std::string>& marked, NodeControl& cluster, const std::string& node,
+                        const std::vector<Template>& control, const char* what, const Values& v) {
   {
     std::lock_guard lock(mutex_);
-    killed_.insert(node);  // before acting: restore must start even a half-done kill's server
+    marked.insert(node);
   }
-  act(cluster, node, controls_.kill, "kill", v);
+  act(cluster, node, control, what, v);
+}
+
+void UserServers::undo(std::set<std::string>& marked, NodeControl& cluster, const std::string& node,
+                       const std::vector<Template>& control, const char* what, const Values& v) {
+  act(cluster, node, control, what, v);
+  std::lock_guard lock(mutex_);
+  marked.erase(node);
+}
+
+std::vector<int> UserServers::kill(NodeControl& cluster, const std::string& node, const Values& v) {
+  apply(killed_, cluster, node, controls_.kill, "kill", v);
   return {};
 }
 
 std::vector<int> UserServers::restart(NodeControl& cluster, const std::string& node, const Values& v) {
-  act(cluster, node, controls_.start, "start", v);
-  std::lock_guard lock(mutex_);
-  killed_.erase(node);
+  undo(killed_, cluster, node, controls_.start, "start", v);
   return {};
 }
 
 std::vector<int> UserServers::pause(NodeControl& cluster, const std::string& node, const Values& v) {
-  {
-    std::lock_guard lock(mutex_);
-    paused_.insert(node);
-  }
-  act(cluster, node, controls_.pause, "pause", v);
+  apply(paused_, cluster, node, controls_.pause, "pause", v);
   return {};
 }
 
 std::vector<int> UserServers::resume(NodeControl& cluster, const std::string& node, const Values& v) {
-  act(cluster, node, controls_.resume, "resume", v);
-  std::lock_guard lock(mutex_);
-  paused_.erase(node);
+  undo(paused_, cluster, node, controls_.resume, "resume", v);
   return {};
 }
 

@@ -52,6 +52,10 @@ class UserServers {
  private:
   void act(NodeControl& cluster, const std::string& node, const std::vector<Template>& control,
            const char* what, const Values& v);
+  void apply(std::set<std::string>& marked, NodeControl& cluster, const std::string& node,
+             const std::vector<Template>& control, const char* what, const Values& v);
+  void undo(std::set<std::string>& marked, NodeControl& cluster, const std::string& node,
+            const std::vector<Template>& control, const char* what, const Values& v);
 
   std::string name_;
   UserControls controls_;
