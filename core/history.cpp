@@ -1,7 +1,14 @@
 #include "core/history.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 #include "core/edn.h"
@@ -87,14 +94,17 @@ std::string text_of(const Value& v) {
   return is_string(v) ? std::string(string_of(v)) : dump_of(v);
 }
 
+// The fields an op may have, found in one pass (json_value::fields).
+enum OpField : std::size_t { kType, kProcess, kIndex, kTimeNs, kTime, kF, kKey, kNode, kError, kValue, kOpFields };
+constexpr std::array<std::string_view, kOpFields> kOpFieldNames{"type", "process", "index", "time_ns", "time",
+                                                                "f",    "key",     "node",  "error",   "value"};
+
 // Accepts our own field names and Jepsen's (time in ns as "time", EDN keywords as strings).
-// Every field but the value; the caller takes that (moved or converted).
-template <class Value>
-Op op_fields_from(const Value& object) {
-  if (!is_object(object))
-    throw std::invalid_argument("expected an op map, got " + printable(dump_of(object)));
+// Every field but the value; the caller takes that (moved or converted) from `found`.
+template <class Found>
+Op op_fields_from(const Found& found) {
   Op op;
-  auto type = field(object, "type");
+  const auto& type = found[kType];
   if (!type || !is_string(*type))
     throw std::invalid_argument("op has no \"type\" (invoke, ok, fail or info)");
   auto parsed = parse_op_type(string_of(*type));
@@ -103,7 +113,7 @@ Op op_fields_from(const Value& object) {
                                 printable(dump_of(*type)));
   op.type = *parsed;
 
-  if (auto p = field(object, "process")) {
+  if (const auto& p = found[kProcess]) {
     if (is_integer(*p)) {
       op.process = int64_of(*p);
       if (op.process < 0) throw std::invalid_argument("\"process\" must not be negative");
@@ -114,30 +124,38 @@ Op op_fields_from(const Value& object) {
                                   printable(dump_of(*p)));
     }
   }
-  if (auto i = field(object, "index"); i && !is_null(*i)) {
+  if (const auto& i = found[kIndex]; i && !is_null(*i)) {
     if (!is_integer(*i)) throw std::invalid_argument("\"index\" must be an integer");
     op.index = int64_of(*i);
   }
-  for (std::string_view name : {"time_ns", "time"}) {
-    if (auto t = field(object, name); t && is_number(*t)) {
+  for (OpField name : {kTimeNs, kTime}) {
+    if (const auto& t = found[name]; t && is_number(*t)) {
       // A float past int64's range (or NaN) would be undefined behaviour to convert (fuzz/).
       if (is_float(*t) && !(std::abs(double_of(*t)) < 9.2e18))
-        throw std::invalid_argument("\"" + std::string(name) + "\" is out of range");
+        throw std::invalid_argument("\"" + std::string(kOpFieldNames[name]) + "\" is out of range");
       op.time_ns = int64_of(*t);
       break;
     }
   }
-  if (auto f = field(object, "f"); f && !is_null(*f)) op.f = text_of(*f);
-  if (auto k = field(object, "key"); k && !is_null(*k)) op.key = text_of(*k);
-  if (auto n = field(object, "node"); n && !is_null(*n)) op.node = text_of(*n);
-  if (auto e = field(object, "error"); e && !is_null(*e)) op.error = text_of(*e);
+  if (const auto& f = found[kF]; f && !is_null(*f)) op.f = text_of(*f);
+  if (const auto& k = found[kKey]; k && !is_null(*k)) op.key = text_of(*k);
+  if (const auto& n = found[kNode]; n && !is_null(*n)) op.node = text_of(*n);
+  if (const auto& e = found[kError]; e && !is_null(*e)) op.error = text_of(*e);
   return op;
+}
+
+template <class Value>
+auto op_fields_of(const Value& object) {
+  if (!is_object(object))
+    throw std::invalid_argument("expected an op map, got " + printable(dump_of(object)));
+  return fields(object, kOpFieldNames);
 }
 
 // `movable`: the caller owns `object` and hands its value over (no copy).
 Op op_from(const json& object, bool movable) {
-  Op op = op_fields_from(object);
-  if (auto v = field(object, "value")) {
+  auto found = op_fields_of(object);
+  Op op = op_fields_from(found);
+  if (const json* v = found[kValue]) {
     if (movable) {
       op.value = std::move(const_cast<json&>(*v));  // values are most of a history's bytes
     } else {
@@ -308,9 +326,14 @@ std::size_t for_each_op_parsed(
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
         OpPosition at{line_number, std::nullopt};
         if (auto element = parser.parse(line)) {
-          Op op = converted_op([&] { return op_fields_from(*element); }, source, at, ordinal++);
-          auto value = json_value::field(*element, "value");
-          visit(std::move(op), at, value ? &*value : nullptr);
+          std::array<std::optional<simdjson::dom::element>, kOpFields> found;
+          Op op = converted_op(
+              [&] {
+                found = op_fields_of(*element);
+                return op_fields_from(found);
+              },
+              source, at, ordinal++);
+          visit(std::move(op), at, found[kValue] ? &*found[kValue] : nullptr);
           continue;
         }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -349,6 +372,13 @@ std::size_t for_each_op_parsed(
 HistoryRead read_history_text_file(std::string_view text, const std::string& source) {
   HistoryRead read;
   std::vector<OpPosition> positions;  // of each op in the history
+  // About an op a line: growing a vector of 2M ops by doubling moves each op twice on average
+  // (a sixth of reading a big file). A line has at least ~24 bytes ({"type":"ok"} is 13 and
+  // a history writes far more), which caps what a file of blank lines reserves.
+  std::size_t lines = 1;
+  for (std::size_t at = 0; (at = text.find('\n', at)) != std::string_view::npos; ++at) ++lines;
+  read.history.reserve(std::min(lines, text.size() / 24 + 1));
+  positions.reserve(read.history.capacity());
   read.torn_line = for_each_op(text, source, [&](Op&& op, const OpPosition& at) {
     read.history.push_back(std::move(op));
     positions.push_back(at);
@@ -361,26 +391,42 @@ History read_history_text(std::string_view text, const std::string& source) {
   return read_history_text_file(text, source).history;
 }
 
-std::string read_file_text(const std::filesystem::path& path) {
+namespace {
+
+std::string read_whole(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw HistoryError(path.string(), 0, "cannot open the file");
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  std::string text;
-  if (!ec) text.resize(size);  // one read, no stream buffer copies (histories run to GBs)
-  if (!in.read(text.data(), static_cast<std::streamsize>(text.size())))
-    throw HistoryError(path.string(), 0, "cannot read the file");
-  char c;
-  if (in.get(c)) {  // grew while read, or not a regular file: read the rest as a stream
-    std::ostringstream rest;
-    rest << c << in.rdbuf();
-    text += rest.str();
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw HistoryError(path.string(), 0, "cannot read the file");
+  return std::move(text).str();
+}
+
+}  // namespace
+
+FileText::FileText(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw HistoryError(path.string(), 0, "cannot open the file");
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    auto bytes = static_cast<std::size_t>(st.st_size);
+    void* at = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (at != MAP_FAILED) {
+      mapped_ = static_cast<const char*>(at);
+      mapped_bytes_ = bytes;
+    }
   }
-  return text;
+  ::close(fd);
+  if (mapped_ == nullptr) read_ = read_whole(path);
+}
+
+FileText::~FileText() {
+  if (mapped_ != nullptr) ::munmap(const_cast<char*>(mapped_), mapped_bytes_);
 }
 
 HistoryRead read_history_file(const std::filesystem::path& path) {
-  return read_history_text_file(read_file_text(path), path.string());
+  FileText text(path);
+  return read_history_text_file(text.view(), path.string());
 }
 
 History read_history(const std::filesystem::path& path) { return read_history_file(path).history; }

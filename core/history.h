@@ -104,8 +104,23 @@ struct OpPosition {
 std::size_t for_each_op(std::string_view text, const std::string& source,
                         const std::function<void(Op&&, const OpPosition&)>& visit);
 
-// The whole file, as read_history_file reads it.
-std::string read_file_text(const std::filesystem::path& path);
+// The whole file, as read_history_file reads it. A regular file is mapped read-only: a GB
+// history is neither copied into the heap nor zeroed first, its pages come from the page cache.
+// Anything else (a pipe, an empty or unmappable file) is read whole. A history is append-only,
+// so a mapped file is never cut under the reader.
+class FileText {
+ public:
+  explicit FileText(const std::filesystem::path& path);
+  ~FileText();
+  FileText(const FileText&) = delete;
+  FileText& operator=(const FileText&) = delete;
+  std::string_view view() const { return mapped_ != nullptr ? std::string_view(mapped_, mapped_bytes_) : read_; }
+
+ private:
+  const char* mapped_ = nullptr;
+  std::size_t mapped_bytes_ = 0;
+  std::string read_;
+};
 
 // Pairs ops one at a time, by pair_ops' rule: `slot` is the caller's name for an invocation.
 class OpPairing {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 
 #include "checker/txn/cycles.h"
@@ -325,14 +326,14 @@ std::optional<CheckResult> check_transactions_file(const std::filesystem::path& 
                                                    std::size_t& torn_line) {
   Workload workload = parse_workload(options.workload);
   require_model(options);
-  std::string text = read_file_text(path);
+  auto text = std::make_unique<FileText>(path);
   auto start = std::chrono::steady_clock::now();
   TxnCompiler compiler(workload, path.string());
-  torn_line = for_each_op_parsed(text, path.string(),
+  torn_line = for_each_op_parsed(text->view(), path.string(),
                                  [&](Op&& op, const OpPosition& at, ParsedValue value) {
                                    compiler.add(std::move(op), at, value);
                                  });
-  text = {};  // the compact form is all the check needs
+  text.reset();  // the compact form is all the check needs
   if (!compiler.has_client_ops()) return std::nullopt;
   return check_compiled(compiler.finish(), options, start);
 }

@@ -3,6 +3,13 @@
 #include "core/edn.h"
 #include "core/history.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 using namespace faultline;
 using nlohmann::json;
 
@@ -189,4 +196,29 @@ TEST_CASE("history: pairing ops, a process with two ops in flight is bad input")
   in_memory[2].process = 0;
   in_memory[2].type = OpType::invoke;  // process 0 invokes again while op 0 is in flight
   CHECK_THROWS_AS(pair_ops(in_memory, "h.edn"), HistoryError);
+}
+
+TEST_CASE("history: a file reads alike mapped, through a pipe, and empty") {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("fl-filetext-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string text =
+      "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
+      "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n";
+  std::ofstream(dir / "h.jsonl") << text;
+  std::ofstream(dir / "empty.jsonl");
+  CHECK(FileText(dir / "h.jsonl").view() == text);
+  CHECK(FileText(dir / "empty.jsonl").view().empty());
+  CHECK(read_history(dir / "empty.jsonl").empty());
+
+  // A FIFO is not mappable: it is read whole, as a stream.
+  std::filesystem::path fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread writer([&] { std::ofstream(fifo) << text; });
+  History history = read_history(fifo);
+  writer.join();
+  CHECK(history.size() == 2);
+  CHECK(history[1].value == 1);
+
+  CHECK_THROWS_WITH(FileText(dir / "missing.jsonl"), Catch::Contains("missing.jsonl") && Catch::Contains("cannot open"));
+  std::filesystem::remove_all(dir);
 }

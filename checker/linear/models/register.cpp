@@ -305,10 +305,12 @@ class StaleReads {
     Time start = start_of(*reader.op), end = end_of(*reader.op);
     auto after_last = std::lower_bound(candidates.begin(), candidates.end(), end,
                                        [](const Span& span, Time time) { return span.start < time; });
-    std::string what = reader.op->describe() + " cannot take effect: ";
-    std::string value = reader.value == 0 ? std::string("absent") : values_.describe(reader.value);
+    // The texts are built only for a refuted read: this runs for every read of a valid history.
+    auto what = [&] { return reader.op->describe() + " cannot take effect: "; };
+    auto value = [&] { return reader.value == 0 ? std::string("absent") : values_.describe(reader.value); };
     if (after_last == candidates.begin()) {
-      return DirectOutcome{Verdict::invalid, what + "no write or cas of " + value + " was invoked before it completed",
+      return DirectOutcome{Verdict::invalid,
+                           what() + "no write or cas of " + value() + " was invoked before it completed",
                            {reader.op}, reader.op};
     }
     const Span& latest = *std::prev(after_last);  // the candidate completing last
@@ -319,15 +321,15 @@ class StaleReads {
     bool with_initial = reader.value == initial_;
     std::size_t count = static_cast<std::size_t>(after_last - candidates.begin()) - (with_initial ? 1 : 0);
     std::string sources = latest.op == nullptr
-                              ? value + " was only the initial value"
-                              : "every write or cas of " + value + " invoked before it completed (" +
+                              ? value() + " was only the initial value"
+                              : "every write or cas of " + value() + " invoked before it completed (" +
                                     std::to_string(count) + (with_initial ? ", and the initial value" : "") +
                                     ") had completed when " + latest.op->describe() + " did";
     std::vector<const ObjectOp*> involved{reader.op};
     if (latest.op != nullptr) involved.push_back(latest.op);
     involved.push_back(blocker->op);
     return DirectOutcome{Verdict::invalid,
-                         what + sources + ", and " + blocker->op->describe() +
+                         what() + sources + ", and " + blocker->op->describe() +
                              " was invoked after that and completed before it was invoked: the value read had been "
                              "overwritten",
                          std::move(involved), reader.op};
