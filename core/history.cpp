@@ -300,7 +300,7 @@ std::optional<std::size_t> OpPairing::complete(const Op& op) {
 std::size_t for_each_op(std::string_view text, const std::string& source,
                         const std::function<void(Op&&, const OpPosition&)>& visit) {
   return for_each_op_parsed(text, source, [&](Op&& op, const OpPosition& at, ParsedValue value) {
-    if (value) op.value = json_value::to_json(*value);
+    if (value.element) op.value = json_value::to_json(*value.element);
     visit(std::move(op), at);
   });
 }
@@ -310,7 +310,7 @@ std::size_t for_each_op_parsed(
     const std::function<void(Op&&, const OpPosition&, ParsedValue)>& visit) {
   std::size_t ordinal = 0;  // ops so far: the index of an op that has none
   auto add = [&](json&& object, const OpPosition& at) {
-    visit(op_at(std::move(object), source, at, ordinal++), at, nullptr);
+    visit(op_at(std::move(object), source, at, ordinal++), at, ParsedValue{});
   };
   switch (detect_format(text)) {
     case Format::jsonl: {
@@ -333,7 +333,7 @@ std::size_t for_each_op_parsed(
                 return op_fields_from(found);
               },
               source, at, ordinal++);
-          visit(std::move(op), at, found[kValue] ? &*found[kValue] : nullptr);
+          visit(std::move(op), at, ParsedValue{found[kValue] ? &*found[kValue] : nullptr, line});
           continue;
         }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);

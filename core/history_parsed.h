@@ -15,8 +15,13 @@ class element;
 namespace faultline {
 
 // An op's value as the JSONL reader parsed it (read with core/json_value.h), valid only during
-// the visit. nullptr: the value is op.value (other formats, and JSONL lines nlohmann read).
-using ParsedValue = const simdjson::dom::element*;
+// the visit, and the op's line, valid as long as the text handed to for_each_op_parsed: a
+// reader that needs the value later parses the line again rather than copy it.
+struct ParsedValue {
+  const simdjson::dom::element* element = nullptr;  // null: the value is op.value (other
+                                                    // formats, and JSONL lines nlohmann read)
+  std::string_view line;
+};
 
 // for_each_op, handing JSONL values over as parsed: op.value is then left null.
 std::size_t for_each_op_parsed(

@@ -333,9 +333,10 @@ std::optional<CheckResult> check_transactions_file(const std::filesystem::path& 
                                  [&](Op&& op, const OpPosition& at, ParsedValue value) {
                                    compiler.add(std::move(op), at, value);
                                  });
-  text.reset();  // the compact form is all the check needs
   if (!compiler.has_client_ops()) return std::nullopt;
-  return check_compiled(compiler.finish(), options, start);
+  TxnHistory compiled = compiler.finish();  // reads lines of `text` again
+  text.reset();                             // the compact form is all the check needs
+  return check_compiled(std::move(compiled), options, start);
 }
 
 }  // namespace faultline::checker

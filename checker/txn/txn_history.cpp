@@ -144,9 +144,10 @@ class TxnCompiler::Impl {
     out_.workload = workload;
   }
 
-  // `value`: the op's value, op.value or as the JSONL reader parsed it.
+  // `value`: the op's value, op.value or as the JSONL reader parsed it from `line`.
   template <class Value>
-  void take(const Op& op, const OpPosition& at, const Value& value, json* movable_value) {
+  void take(const Op& op, const OpPosition& at, const Value& value, json* movable_value,
+            std::string_view line) {
     std::uint64_t position = position_++;  // nemesis entries count: real time is by position
     if (op.is_nemesis()) return;
     if (op.type == OpType::invoke) {
@@ -155,7 +156,7 @@ class TxnCompiler::Impl {
       pairing_.invoke(op, txn ? id : kNotTxn, at);
       if (!txn) return;
       out_.txns.push_back(started(op, position));
-      pending_.emplace(id, Pending{kept(value, movable_value), at.line});
+      pending_.emplace(id, Pending{kept(value, movable_value, line), at.line});
       return;
     }
     auto slot = pairing_.complete(op);
@@ -199,28 +200,30 @@ class TxnCompiler::Impl {
   }
 
  private:
-  // The invocation's micro-ops: a json, or a parsed value as JSON text (simdjson's element
-  // lives only during the visit; its text costs one allocation, a json one per part).
-  using KeptValue = std::variant<json, std::string>;
+  // The invocation's micro-ops: a json, or the JSONL line simdjson parsed them from (its
+  // element lives only during the visit; the line, in the caller's text, costs nothing).
+  using KeptValue = std::variant<json, std::string_view>;
   struct Pending {
     KeptValue value;
     std::size_t line;  // of the invocation
   };
 
   // The invocation's value, kept until its completion: moved when the caller hands it over.
-  static KeptValue kept(const json& value, json* movable_value) {
+  static KeptValue kept(const json& value, json* movable_value, std::string_view) {
     return movable_value ? std::move(*movable_value) : value;
   }
-  static KeptValue kept(element value, json*) { return simdjson::minify(value); }
+  static KeptValue kept(element, json*, std::string_view line) { return line; }
 
   // The micro-ops of an invocation whose completion carries none (or that never completed).
   void add_pending_mops(std::uint32_t id, const Pending& pending) {
     if (const json* value = std::get_if<json>(&pending.value))
       return add_mops(id, *value, pending.line);
-    element parsed;
-    if (reparser_.parse(std::get<std::string>(pending.value)).get(parsed) != simdjson::SUCCESS)
-      throw std::logic_error("simdjson cannot read back its own text");
-    add_mops(id, parsed, pending.line);
+    element op;
+    if (reparser_.parse(std::get<std::string_view>(pending.value)).get(op) != simdjson::SUCCESS)
+      throw std::logic_error("simdjson cannot read again a line it read");
+    std::optional<element> value = json_value::field(op, "value");
+    if (!value) throw std::logic_error("a line read again lost its value");
+    add_mops(id, *value, pending.line);
   }
 
   static Txn started(const Op& op, std::uint64_t position) {
@@ -269,16 +272,16 @@ TxnCompiler::~TxnCompiler() = default;
 
 void TxnCompiler::add(const Op& op, const OpPosition& at) {
   count(op);
-  impl_->take(op, at, op.value, nullptr);
+  impl_->take(op, at, op.value, nullptr, {});
 }
 void TxnCompiler::add(Op&& op, const OpPosition& at) {
   count(op);
-  impl_->take(op, at, op.value, &op.value);
+  impl_->take(op, at, op.value, &op.value, {});
 }
 void TxnCompiler::add(Op&& op, const OpPosition& at, ParsedValue value) {
-  if (!value) return add(std::move(op), at);
+  if (!value.element) return add(std::move(op), at);
   count(op);
-  impl_->take(op, at, *value, nullptr);
+  impl_->take(op, at, *value.element, nullptr, value.line);
 }
 void TxnCompiler::count(const Op& op) {
   if (!op.is_nemesis()) ++client_ops_;

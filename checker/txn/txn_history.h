@@ -80,7 +80,8 @@ class TxnCompiler {
   ~TxnCompiler();
   void add(const Op& op, const OpPosition& at);
   void add(Op&& op, const OpPosition& at);  // moves the invocation's value (no copy)
-  // `value` as for_each_op_parsed hands it over: compiled without a json (JSONL lines).
+  // `value` as for_each_op_parsed hands it over: compiled without a json (JSONL lines). The
+  // text it was read from must outlive finish(): an invocation's line is read again then.
   void add(Op&& op, const OpPosition& at, ParsedValue value);
   bool has_client_ops() const { return client_ops_ > 0; }
   // The txns never completed are compiled from their invocations. Call once.
