@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -393,13 +394,18 @@ History read_history_text(std::string_view text, const std::string& source) {
 
 namespace {
 
-std::string read_whole(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw HistoryError(path.string(), 0, "cannot open the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw HistoryError(path.string(), 0, "cannot read the file");
-  return std::move(text).str();
+// All of `fd` from where it is: a pipe is read once, so it is read on the descriptor opened.
+std::string read_whole(int fd, const std::filesystem::path& path) {
+  std::string text;
+  constexpr std::size_t kChunk_bytes = 1 << 16;
+  for (;;) {
+    std::size_t size = text.size();
+    text.resize(size + kChunk_bytes);
+    ssize_t got = ::read(fd, text.data() + size, kChunk_bytes);
+    if (got < 0 && errno != EINTR) throw HistoryError(path.string(), 0, "cannot read the file");
+    text.resize(size + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+    if (got == 0) return text;
+  }
 }
 
 }  // namespace
@@ -416,8 +422,13 @@ FileText::FileText(const std::filesystem::path& path) {
       mapped_bytes_ = bytes;
     }
   }
+  try {
+    if (mapped_ == nullptr) read_ = read_whole(fd, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
   ::close(fd);
-  if (mapped_ == nullptr) read_ = read_whole(path);
 }
 
 FileText::~FileText() {
