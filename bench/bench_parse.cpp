@@ -110,6 +110,38 @@ void write_all(const fs::path& dir) {
     small << op_to_line(op) << '\n';
 }
 
+// A list-append history of `txns` (a multiple of 1M) as JSONL, from 1M-txn simulations one
+// after another: each on keys and processes of its own, later in real time than the one
+// before, so the whole is strictly serializable and never held in memory at once.
+void write_big(const fs::path& dir, std::size_t txns) {
+  constexpr std::size_t kChunk_txns = 1'000'000;
+  constexpr std::int64_t kChunk_ids = 1'000'000;  // keys and processes per chunk stay below this
+  fs::create_directories(dir);
+  fs::path path = dir / ("txn-" + std::to_string(txns / kChunk_txns) + "m.jsonl");
+  std::ofstream out(path);
+  std::int64_t index = 0, time_ns = 0;
+  for (std::size_t chunk = 0; chunk * kChunk_txns < txns; ++chunk) {
+    checker::txn::SimulationOptions o;
+    o.txn_count = kChunk_txns;
+    o.seed = 42 + chunk;
+    History history = checker::txn::simulate_list_append(o);
+    auto offset = static_cast<std::int64_t>(chunk) * kChunk_ids;
+    std::int64_t start_ns = time_ns;
+    for (Op& op : history) {
+      op.index = index++;
+      op.process += offset;
+      op.time_ns += start_ns;
+      time_ns = op.time_ns + 1000;
+      if (op.value.is_array())
+        for (nlohmann::json& mop : op.value) mop[1] = mop[1].get<std::int64_t>() + offset;
+      out << op_to_line(op) << '\n';
+    }
+    std::printf("chunk %zu: %zu ops\n", chunk, history.size());
+    std::fflush(stdout);
+  }
+  std::printf("wrote %s: %lld ops\n", path.c_str(), static_cast<long long>(index));
+}
+
 struct Run {
   double wall_s = 0;
   double cpu_s = 0;  // user + system: what wall time would be on an idle machine, near enough
@@ -174,11 +206,17 @@ int main(int argc, char** argv) {
     write_all(argv[2]);
     return 0;
   }
+  if (mode == "write-txns" && argc == 4) {
+    write_big(argv[2], std::stoull(argv[3]));
+    return 0;
+  }
   if (mode == "run" && (argc == 3 || argc == 4)) {
     std::string faultline = argc == 4 ? argv[3] : FAULTLINE_BINARY;
     run_all(argv[2], faultline);
     return 0;
   }
-  std::fprintf(stderr, "usage: bench_parse write DIR | bench_parse run DIR [FAULTLINE]\n");
+  std::fprintf(stderr,
+               "usage: bench_parse write DIR | bench_parse write-txns DIR TXNS | "
+               "bench_parse run DIR [FAULTLINE]\n");
   return 2;
 }

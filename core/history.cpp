@@ -373,12 +373,9 @@ std::size_t for_each_op_parsed(
 HistoryRead read_history_text_file(std::string_view text, const std::string& source) {
   HistoryRead read;
   std::vector<OpPosition> positions;  // of each op in the history
-  // About an op a line: growing a vector of 2M ops by doubling moves each op twice on average
-  // (a sixth of reading a big file). A line has at least ~24 bytes ({"type":"ok"} is 13 and
-  // a history writes far more), which caps what a file of blank lines reserves.
-  std::size_t lines = 1;
-  for (std::size_t at = 0; (at = text.find('\n', at)) != std::string_view::npos; ++at) ++lines;
-  read.history.reserve(std::min(lines, text.size() / 24 + 1));
+  // Growing a vector of 2M ops by doubling moves each op twice on average (a sixth of reading
+  // a big file).
+  read.history.reserve(estimated_ops(text));
   positions.reserve(read.history.capacity());
   read.torn_line = for_each_op(text, source, [&](Op&& op, const OpPosition& at) {
     read.history.push_back(std::move(op));
@@ -390,6 +387,14 @@ HistoryRead read_history_text_file(std::string_view text, const std::string& sou
 
 History read_history_text(std::string_view text, const std::string& source) {
   return read_history_text_file(text, source).history;
+}
+
+std::size_t estimated_ops(std::string_view text) {
+  std::size_t lines = 1;
+  for (std::size_t at = 0; (at = text.find('\n', at)) != std::string_view::npos; ++at) ++lines;
+  // A line has at least ~24 bytes ({"type":"ok"} is 13, and a history writes far more), which
+  // caps what a file of blank lines reserves.
+  return std::min(lines, text.size() / 24 + 1);
 }
 
 namespace {

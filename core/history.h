@@ -122,6 +122,9 @@ class FileText {
   std::string read_;
 };
 
+// About how many ops `text` holds (JSONL: one a line), to reserve room for; cheap (memchr).
+std::size_t estimated_ops(std::string_view text);
+
 // Pairs ops one at a time, by pair_ops' rule: `slot` is the caller's name for an invocation.
 class OpPairing {
  public:

@@ -329,6 +329,7 @@ std::optional<CheckResult> check_transactions_file(const std::filesystem::path& 
   auto text = std::make_unique<FileText>(path);
   auto start = std::chrono::steady_clock::now();
   TxnCompiler compiler(workload, path.string());
+  compiler.reserve(estimated_ops(text->view()));
   torn_line = for_each_op_parsed(text->view(), path.string(),
                                  [&](Op&& op, const OpPosition& at, ParsedValue value) {
                                    compiler.add(std::move(op), at, value);

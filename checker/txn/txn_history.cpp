@@ -181,6 +181,12 @@ class TxnCompiler::Impl {
     pending_.erase(it);
   }
 
+  void reserve(std::size_t ops) {
+    // A txn is two ops; its micro-ops (a few) are kept from one of them.
+    out_.txns.reserve(ops / 2 + 1);
+    out_.mops.reserve(ops * 2);
+  }
+
   TxnHistory finish() {
     std::vector<std::uint32_t> never_completed;
     for (const auto& [id, pending] : pending_) never_completed.push_back(id);
@@ -287,6 +293,7 @@ void TxnCompiler::count(const Op& op) {
   if (!op.is_nemesis()) ++client_ops_;
 }
 TxnHistory TxnCompiler::finish() { return impl_->finish(); }
+void TxnCompiler::reserve(std::size_t ops) { impl_->reserve(ops); }
 
 TxnHistory compile(const History& history, Workload workload) {
   TxnCompiler compiler(workload, kSource);

@@ -84,6 +84,9 @@ class TxnCompiler {
   // text it was read from must outlive finish(): an invocation's line is read again then.
   void add(Op&& op, const OpPosition& at, ParsedValue value);
   bool has_client_ops() const { return client_ops_ > 0; }
+  // Room for a history of about `ops` ops, so that its arrays are not regrown (each regrowth
+  // copies them and faults in new pages). Reserved room costs address space until used.
+  void reserve(std::size_t ops);
   // The txns never completed are compiled from their invocations. Call once.
   TxnHistory finish();
 
