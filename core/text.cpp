@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <simdjson.h>
+
 #include <cstdio>
 
 namespace faultline {
@@ -34,14 +36,9 @@ void append_hex_escape(std::string& out, const char* format, unsigned value) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    std::size_t length = utf8_sequence_length(text, i);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
+// simdjson's validator: the same rules as utf8_sequence_length (no overlong forms, surrogates
+// or code points past U+10FFFF), at SIMD speed (EDN checks every symbol and string).
+bool is_valid_utf8(std::string_view text) { return simdjson::validate_utf8(text.data(), text.size()); }
 
 std::string printable(std::string_view text, std::size_t max_bytes, Newlines newlines) {
   std::string out;
