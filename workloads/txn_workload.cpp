@@ -79,7 +79,10 @@ std::vector<Op> TxnWorkload::final_ops() const {
 }
 
 checker::Checkers TxnWorkload::checkers() const {
-  return {checker::transactions_checker(checker::TxnOptions{checker_workload_, options_.claim})};
+  checker::TxnOptions options;
+  options.workload = checker_workload_;
+  options.claim = options_.claim;
+  return {checker::transactions_checker(options)};
 }
 
 std::string TxnWorkload::guarantee() const {
