@@ -9,8 +9,6 @@
 #include <cassert>
 #include <cerrno>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "core/edn.h"
 #include "core/history_parsed.h"
@@ -418,6 +416,10 @@ std::string read_whole(int fd, const std::filesystem::path& path) {
 FileText::FileText(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw HistoryError(path.string(), 0, "cannot open the file");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};  // the mapping outlives the descriptor; a failed read does not leak it
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
     auto bytes = static_cast<std::size_t>(st.st_size);
@@ -427,13 +429,7 @@ FileText::FileText(const std::filesystem::path& path) {
       mapped_bytes_ = bytes;
     }
   }
-  try {
-    if (mapped_ == nullptr) read_ = read_whole(fd, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  if (mapped_ == nullptr) read_ = read_whole(fd, path);
 }
 
 FileText::~FileText() {

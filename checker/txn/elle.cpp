@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
-#include <memory>
 #include <stdexcept>
 
 #include "checker/txn/cycles.h"
@@ -326,7 +325,7 @@ std::optional<CheckResult> check_transactions_file(const std::filesystem::path& 
                                                    std::size_t& torn_line) {
   Workload workload = parse_workload(options.workload);
   require_model(options);
-  auto text = std::make_unique<FileText>(path);
+  std::optional<FileText> text(std::in_place, path);
   auto start = std::chrono::steady_clock::now();
   TxnCompiler compiler(workload, path.string());
   compiler.reserve(estimated_ops(text->view()));
