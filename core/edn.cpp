@@ -30,7 +30,10 @@ bool is_delimiter(char c) {
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : text_(text) {}
+  // A text valid as a whole needs no check per string or symbol: each is cut from it at ASCII
+  // bytes, which never split a UTF-8 sequence, and escapes append whole code points. Checking
+  // per token (to say where the bad bytes are) costs a history of small ops a twentieth.
+  explicit Parser(std::string_view text) : text_(text), text_utf8_(is_valid_utf8(text)) {}
 
   // Skips space, commas and comments. Returns false at the end of input.
   bool skip_space() {
@@ -103,9 +106,9 @@ class Parser {
     return false;
   }
 
-  // Reads elements up to `close` (which is consumed), calling visit on each.
-  template <typename Visit>
-  void elements(char close, int depth, Visit&& visit) {
+  // Reads elements up to `close` (which is consumed): `read(line)` reads each, at depth + 1.
+  template <typename Read>
+  void elements(char close, int depth, Read&& read) {
     for (;;) {
       while (skip_discard(depth)) {
       }
@@ -114,8 +117,21 @@ class Parser {
         advance();
         return;
       }
-      std::size_t start_line = line_;
-      visit(value(depth + 1), start_line);
+      read(line_);
+    }
+  }
+
+  // One top-level form at `depth`: a map to `visit_map` as its entries, anything else to
+  // `visit_value`.
+  template <typename VisitMap, typename VisitValue>
+  void form(int depth, std::size_t line, VisitMap&& visit_map, VisitValue&& visit_value) {
+    if (skip_space() && peek() == '{') {
+      advance();
+      Entries entries;
+      map_entries(depth, entries);
+      visit_map(std::move(entries), line);
+    } else {
+      visit_value(value(depth), line);
     }
   }
 
@@ -133,25 +149,34 @@ class Parser {
 
   json sequence(char close, int depth) {
     json array = json::array();
-    elements(close, depth, [&](json&& v, std::size_t) { array.push_back(std::move(v)); });
+    elements(close, depth, [&](std::size_t) { array.push_back(value(depth + 1)); });
     return array;
   }
 
   json map(int depth) {
+    Entries entries;
+    map_entries(depth, entries);
     json object = json::object();
+    for (auto& [key, v] : entries) object[std::move(key)] = std::move(v);
+    return object;
+  }
+
+  // The entries of a map whose '{' was read, up to its '}'.
+  void map_entries(int depth, Entries& entries) {
     json key;
     bool have_key = false;
-    elements('}', depth, [&](json&& v, std::size_t) {
+    elements('}', depth, [&](std::size_t) {
+      json v = value(depth + 1);
       if (!have_key) {
         key = std::move(v);
         have_key = true;
         return;
       }
-      object[key.is_string() ? std::move(key.get_ref<std::string&>()) : key.dump()] = std::move(v);
+      entries.emplace_back(key.is_string() ? std::move(key.get_ref<std::string&>()) : key.dump(),
+                           std::move(v));
       have_key = false;
     });
     if (have_key) fail("map with an odd number of forms");
-    return object;
   }
 
   json string() {
@@ -163,7 +188,7 @@ class Parser {
       advance();
       if (c == '"') {
         // JSON output (dump) throws on bad UTF-8: refuse it here, where the line is known.
-        if (!is_valid_utf8(out)) fail("a string that is not valid UTF-8: \"" + printable(out) + "\"");
+        if (!text_utf8_ && !is_valid_utf8(out)) fail("a string that is not valid UTF-8: \"" + printable(out) + "\"");
         return out;
       }
       if (c != '\\') {
@@ -267,7 +292,7 @@ class Parser {
     std::size_t start = pos_;
     while (!at_end() && !is_delimiter(peek())) advance();
     std::string_view token = text_.substr(start, pos_ - start);
-    if (!is_valid_utf8(token)) fail("a symbol that is not valid UTF-8: " + printable(token));
+    if (!text_utf8_ && !is_valid_utf8(token)) fail("a symbol that is not valid UTF-8: " + printable(token));
     return token;
   }
 
@@ -322,6 +347,7 @@ class Parser {
   }
 
   std::string_view text_;
+  bool text_utf8_;
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
   std::size_t column_ = 1;
@@ -341,7 +367,8 @@ json parse(std::string_view text) {
 }
 
 void parse_each(std::string_view text,
-                const std::function<void(json&&, std::size_t line)>& visit) {
+                const std::function<void(Entries&&, std::size_t line)>& visit_map,
+                const std::function<void(json&&, std::size_t line)>& visit_value) {
   Parser parser(text);
   bool first = true;
   for (;;) {
@@ -352,15 +379,15 @@ void parse_each(std::string_view text,
     if (first && (c == '[' || c == '(')) {
       // One top-level collection holding the ops: stream its elements.
       parser.expect(c);
-      parser.elements(c == '[' ? ']' : ')', 0, visit);
+      parser.elements(c == '[' ? ']' : ')', 0,
+                      [&](std::size_t line) { parser.form(1, line, visit_map, visit_value); });
       while (parser.skip_discard(0)) {
       }
       if (parser.skip_space()) parser.fail("unexpected content after the top-level collection");
       return;
     }
     first = false;
-    std::size_t line = parser.line();
-    visit(parser.value(), line);
+    parser.form(0, parser.line(), visit_map, visit_value);
   }
 }
 

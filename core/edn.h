@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace faultline::edn {
 
@@ -30,10 +32,17 @@ class ParseError : public std::runtime_error {
 // Parses exactly one value; trailing content other than space is an error.
 nlohmann::json parse(std::string_view text);
 
-// Parses a sequence of top-level values and hands each to `visit` with the line it starts on.
-// A single top-level vector or list is unwrapped: its elements are visited one by one, so
-// `[{...} {...}]`, `({...})` and `{...} {...}` read alike. Streams: memory stays one value.
+// A map's entries in file order, keys as a JSON object's keys (a keyword without its colon, any
+// other form printed). As in an object, the last of duplicate keys counts.
+using Entries = std::vector<std::pair<std::string, nlohmann::json>>;
+
+// Parses a sequence of top-level values and hands each to a visitor with the line it starts on:
+// a map as its entries (to `visit_map`: an op's fields are read without building an object, a
+// tree node per field), anything else to `visit_value`. A single top-level vector or list is
+// unwrapped: its elements are visited one by one, so `[{...} {...}]`, `({...})` and
+// `{...} {...}` read alike. Streams: memory stays one value.
 void parse_each(std::string_view text,
-                const std::function<void(nlohmann::json&&, std::size_t line)>& visit);
+                const std::function<void(Entries&&, std::size_t line)>& visit_map,
+                const std::function<void(nlohmann::json&&, std::size_t line)>& visit_value);
 
 }  // namespace faultline::edn

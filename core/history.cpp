@@ -44,6 +44,7 @@ HistoryError::HistoryError(std::string file, std::size_t line, const std::string
       detail_(what) {}
 
 bool nested_deeper_than(const json& value, std::size_t levels) {
+  if (!value.is_structured()) return false;  // most values: no walk to set up
   std::vector<std::pair<const json*, std::size_t>> pending{{&value, 0}};  // value, its depth
   while (!pending.empty()) {
     auto [v, depth] = pending.back();
@@ -150,8 +151,17 @@ auto op_fields_of(const Value& object) {
   return fields(object, kOpFieldNames);
 }
 
+// An EDN map read as its entries (edn::parse_each) answers as the object it stands for.
+std::array<const json*, kOpFields> op_fields_of(const edn::Entries& entries) {
+  std::array<const json*, kOpFields> found{};
+  for (const auto& [key, value] : entries)  // the last of duplicate keys counts, as in an object
+    if (std::size_t i = slot_of(key, kOpFieldNames); i < kOpFields) found[i] = &value;
+  return found;
+}
+
 // `movable`: the caller owns `object` and hands its value over (no copy).
-Op op_from(const json& object, bool movable) {
+template <class Object>
+Op op_from(const Object& object, bool movable) {
   auto found = op_fields_of(object);
   Op op = op_fields_from(found);
   if (const json* v = found[kValue]) {
@@ -213,12 +223,21 @@ Op converted_op(Convert&& convert, const std::string& source, const OpPosition& 
   }
 }
 
+[[noreturn]] void too_deep(const std::string& source, const OpPosition& at) {
+  throw HistoryError(source, at.line,
+                     at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) + " levels");
+}
+
 Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
-  if (nested_deeper_than(object, kMaxNesting_levels))
-    throw HistoryError(source, at.line,
-                       at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) +
-                           " levels");
+  if (nested_deeper_than(object, kMaxNesting_levels)) too_deep(source, at);
   return converted_op([&] { return op_from_json(std::move(object)); }, source, at, ordinal);
+}
+
+// The map's values sit one level below the map.
+Op op_at(edn::Entries&& entries, const std::string& source, const OpPosition& at, std::size_t ordinal) {
+  for (const auto& entry : entries)
+    if (nested_deeper_than(entry.second, kMaxNesting_levels - 1)) too_deep(source, at);
+  return converted_op([&] { return op_from(entries, true); }, source, at, ordinal);
 }
 
 // JSONL lines go to simdjson first (several times faster than nlohmann's parser, and no DOM of
@@ -308,7 +327,7 @@ std::size_t for_each_op_parsed(
     std::string_view text, const std::string& source,
     const std::function<void(Op&&, const OpPosition&, ParsedValue)>& visit) {
   std::size_t ordinal = 0;  // ops so far: the index of an op that has none
-  auto add = [&](json&& object, const OpPosition& at) {
+  auto add = [&](auto&& object, const OpPosition& at) {
     visit(op_at(std::move(object), source, at, ordinal++), at, ParsedValue{});
   };
   switch (detect_format(text)) {
@@ -354,9 +373,9 @@ std::size_t for_each_op_parsed(
     }
     case Format::edn:
       try {
-        edn::parse_each(text, [&](json&& object, std::size_t line) {
-          add(std::move(object), OpPosition{line, std::nullopt});
-        });
+        edn::parse_each(
+            text, [&](edn::Entries&& map, std::size_t line) { add(std::move(map), OpPosition{line, std::nullopt}); },
+            [&](json&& other, std::size_t line) { add(std::move(other), OpPosition{line, std::nullopt}); });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());
       } catch (const nlohmann::json::exception& e) {

@@ -80,6 +80,25 @@ ReadOne read_second(const std::string& text, const std::string& prefix) {
   }
 }
 
+// `number_types`: integers typed alike too (EDN's are signed, JSON's non-negative ones unsigned).
+void check_same(const ReadOne& x, const ReadOne& y, bool number_types) {
+  CHECK(x.error == y.error);
+  REQUIRE(x.op.has_value() == y.op.has_value());
+  if (!x.op) return;
+  const Op& a = *x.op;
+  const Op& b = *y.op;
+  CHECK(a.index == b.index);
+  CHECK(a.time_ns == b.time_ns);
+  CHECK(a.process == b.process);
+  CHECK(a.type == b.type);
+  CHECK(a.f == b.f);
+  CHECK(a.key == b.key);
+  CHECK(a.node == b.node);
+  CHECK(a.error == b.error);
+  CHECK(a.value.dump() == b.value.dump());
+  if (number_types) CHECK(std::hash<json>{}(a.value) == std::hash<json>{}(b.value));
+}
+
 std::string nested_value(std::size_t depth) {
   return std::string(depth, '[') + std::string(depth, ']');
 }
@@ -117,21 +136,38 @@ TEST_CASE("history: a JSONL line reads as the same op in a JSON array, or fails 
     ReadOne jsonl = read_second(good + "\n" + line + "\n" + good + "\n", "");
     ReadOne array =
         read_second("[" + good + "," + line + "," + good + "]", "op at array position 1: ");
-    CHECK(jsonl.error == array.error);
-    REQUIRE(jsonl.op.has_value() == array.op.has_value());
-    if (!jsonl.op) continue;
-    const Op& a = *jsonl.op;
-    const Op& b = *array.op;
-    CHECK(a.index == b.index);
-    CHECK(a.time_ns == b.time_ns);
-    CHECK(a.process == b.process);
-    CHECK(a.type == b.type);
-    CHECK(a.f == b.f);
-    CHECK(a.key == b.key);
-    CHECK(a.node == b.node);
-    CHECK(a.error == b.error);
-    CHECK(a.value.dump() == b.value.dump());
-    CHECK(std::hash<json>{}(a.value) == std::hash<json>{}(b.value));  // same number types
+    check_same(jsonl, array, true);
+  }
+}
+
+// EDN op maps are read as their entries, not as an object: an op must read as from the JSON
+// object the map stands for (edn::parse builds it), or fail the same way.
+TEST_CASE("history: an EDN op map reads as the JSON object it stands for, or fails the same way") {
+  std::vector<std::string> forms = {
+      "{:type :invoke, :type :ok, :process 1, :f :r, :f :w}",
+      "{:type :ok, :process 1, :value {0 100, 1 -2.5, 0 7}}",
+      "{:type :ok, 0 1, :process 2, \"f\" \"read\", :key :k1, :node n1}",
+      "{:type :ok, :process :nemesis, :f :start, :value #{:n1}}",
+      "{:type :ok, :process 1, :index nil, :time 1.5, :error [:timeout 3]}",
+      "{:process 1}",
+      "{:type :done, :process 1}",
+      "{:type :ok, :process -3}",
+      "{}",
+      "[1 2]",
+      ":op",
+      "{:type :ok, :process 1, :value " + nested_value(255) + "}",
+      "{:type :ok, :process 1, :value " + nested_value(256) + "}",
+      "{:type :ok, :process 1, :error " + nested_value(256) + "}",
+      "{:type :ok, :process 1, :value [" + nested_value(254) + " [1]]}",
+  };
+  const std::string good = "{:type :ok, :process 99, :f :r}";
+  for (const std::string& form : forms) {
+    INFO(form.substr(0, 120));
+    ReadOne edn = read_second(good + "\n" + form + "\n" + good + "\n", "");
+    ReadOne array = read_second("[" + edn::parse(good).dump() + "," + edn::parse(form).dump() + "," +
+                                    edn::parse(good).dump() + "]",
+                                "op at array position 1: ");
+    check_same(edn, array, false);
   }
 }
 
