@@ -1,5 +1,6 @@
 #include "core/edn.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cctype>
 #include <charconv>
@@ -33,7 +34,8 @@ class Parser {
   // A text valid as a whole needs no check per string or symbol: each is cut from it at ASCII
   // bytes, which never split a UTF-8 sequence, and escapes append whole code points. Checking
   // per token (to say where the bad bytes are) costs a history of small ops a twentieth.
-  explicit Parser(std::string_view text) : text_(text), text_utf8_(is_valid_utf8(text)) {}
+  Parser(std::string_view text, Tape& tape)
+      : text_(text), text_utf8_(is_valid_utf8(text)), tape_(tape) {}
 
   // Skips space, commas and comments. Returns false at the end of input.
   bool skip_space() {
@@ -64,34 +66,43 @@ class Parser {
     advance();
   }
 
-  // Reads one value (after any space and comments).
-  json value(int depth = 0) {
+  // Reads one value (after any space and comments) onto the tape.
+  void value(int depth = 0) {
     if (depth > kMaxDepth_levels) fail("nesting deeper than 256 levels");
     if (!skip_space()) fail("unexpected end of input, expected a value");
+    std::size_t start = pos_;
+    auto at = static_cast<std::uint32_t>(tape_.nodes.size());
     char c = peek();
     switch (c) {
       case '[':
         advance();
-        return sequence(']', depth);
+        sequence(']', depth);
+        break;
       case '(':
         advance();
-        return sequence(')', depth);
+        sequence(')', depth);
+        break;
       case '{':
         advance();
-        return map(depth);
+        map(depth);
+        break;
       case '"':
-        return string();
+        string();
+        break;
       case '#':
-        return dispatch(depth);
+        dispatch(depth);
+        break;
       case '\\':
-        return character();
+        character();
+        break;
       case ')':
       case ']':
       case '}':
         fail(std::string("unexpected '") + c + "'");
       default:
-        return atom();
+        atom();
     }
+    tape_.nodes[at].source = text_.substr(start, pos_ - start);
   }
 
   // Skips a #_ discard if one comes next. Returns true if it did.
@@ -100,38 +111,27 @@ class Parser {
     if (peek() == '#' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '_') {
       advance();
       advance();
-      (void)value(depth + 1);
+      discard(depth + 1);
       return true;
     }
     return false;
   }
 
-  // Reads elements up to `close` (which is consumed): `read(line)` reads each, at depth + 1.
-  template <typename Read>
-  void elements(char close, int depth, Read&& read) {
+  // Reads elements up to `close` (which is consumed) onto the tape, calling
+  // read_one(line) to read each; returns their number.
+  template <typename ReadOne>
+  std::uint32_t elements(char close, int depth, ReadOne&& read_one) {
+    std::uint32_t count = 0;
     for (;;) {
       while (skip_discard(depth)) {
       }
       if (!skip_space()) fail(std::string("unexpected end of input, expected '") + close + "'");
       if (peek() == close) {
         advance();
-        return;
+        return count;
       }
-      read(line_);
-    }
-  }
-
-  // One top-level form at `depth`: a map to `visit_map` as its entries, anything else to
-  // `visit_value`.
-  template <typename VisitMap, typename VisitValue>
-  void form(int depth, std::size_t line, VisitMap&& visit_map, VisitValue&& visit_value) {
-    if (skip_space() && peek() == '{') {
-      advance();
-      Entries entries;
-      map_entries(depth, entries);
-      visit_map(std::move(entries), line);
-    } else {
-      visit_value(value(depth), line);
+      read_one(line_);
+      ++count;
     }
   }
 
@@ -147,54 +147,85 @@ class Parser {
     ++pos_;
   }
 
-  json sequence(char close, int depth) {
-    json array = json::array();
-    elements(close, depth, [&](std::size_t) { array.push_back(value(depth + 1)); });
-    return array;
+  // A new node with no children; valid until the next push.
+  Node& push(Kind kind) {
+    Node& node = tape_.nodes.emplace_back();
+    node.kind = kind;
+    node.end = static_cast<std::uint32_t>(tape_.nodes.size());
+    return node;
+  }
+  void push_null() { push(Kind::null); }
+  void push_boolean(bool b) { push(Kind::boolean).boolean = b; }
+  void push_integer(std::int64_t i) { push(Kind::integer).integer = i; }
+  void push_real(double r) { push(Kind::real).real = r; }
+  void push_string(std::string_view text) { push(Kind::string).text = text; }
+  void push_copy(std::string&& text) { push_string(tape_.copies.emplace_back(std::move(text))); }
+
+  // A form read and dropped (#_).
+  void discard(int depth) {
+    std::size_t size = tape_.nodes.size();
+    value(depth);
+    tape_.nodes.resize(size);
   }
 
-  json map(int depth) {
-    Entries entries;
-    map_entries(depth, entries);
-    json object = json::object();
-    for (auto& [key, v] : entries) object[std::move(key)] = std::move(v);
-    return object;
+  // A container of `kind`: `read` reads its children onto the tape after it, returning their
+  // number.
+  template <typename Read>
+  void container(Kind kind, Read&& read) {
+    auto at = static_cast<std::uint32_t>(tape_.nodes.size());
+    push(kind);
+    std::uint32_t size = read();
+    tape_.nodes[at].size = size;
+    tape_.nodes[at].end = static_cast<std::uint32_t>(tape_.nodes.size());
   }
 
-  // The entries of a map whose '{' was read, up to its '}'.
-  void map_entries(int depth, Entries& entries) {
-    json key;
-    bool have_key = false;
-    elements('}', depth, [&](std::size_t) {
-      json v = value(depth + 1);
-      if (!have_key) {
-        key = std::move(v);
-        have_key = true;
-        return;
-      }
-      entries.emplace_back(key.is_string() ? std::move(key.get_ref<std::string&>()) : key.dump(),
-                           std::move(v));
-      have_key = false;
+  void sequence(char close, int depth) {
+    container(Kind::array, [&] { return elements(close, depth, [&](std::size_t) { value(depth + 1); }); });
+  }
+
+  void map(int depth) {
+    container(Kind::object, [&] {
+      bool key_expected = true;
+      std::uint32_t forms = elements('}', depth, [&](std::size_t) {
+        auto key = static_cast<std::uint32_t>(tape_.nodes.size());
+        value(depth + 1);
+        if (key_expected && tape_.nodes[key].kind != Kind::string) {
+          // A key that is not a string becomes its JSON text, as in a JSON object: {0 100}.
+          std::string printed = to_json(Value(tape_, key)).dump();
+          std::string_view source = tape_.nodes[key].source;
+          tape_.nodes.resize(key);
+          push_copy(std::move(printed));
+          tape_.nodes[key].source = source;
+        }
+        key_expected = !key_expected;
+      });
+      if (forms % 2 == 1) fail("map with an odd number of forms");
+      return forms / 2;
     });
-    if (have_key) fail("map with an odd number of forms");
   }
 
-  json string() {
+  void string() {
     expect('"');
+    std::size_t start = pos_;
     std::string out;
+    bool escaped = false;
     for (;;) {
       if (at_end()) fail("unterminated string");
       char c = peek();
       advance();
       if (c == '"') {
+        std::string_view text = escaped ? std::string_view(out) : text_.substr(start, pos_ - 1 - start);
         // JSON output (dump) throws on bad UTF-8: refuse it here, where the line is known.
-        if (!text_utf8_ && !is_valid_utf8(out)) fail("a string that is not valid UTF-8: \"" + printable(out) + "\"");
-        return out;
+        if (!text_utf8_ && !is_valid_utf8(text))
+          fail("a string that is not valid UTF-8: \"" + printable(text) + "\"");
+        return escaped ? push_copy(std::move(out)) : push_string(text);
       }
       if (c != '\\') {
-        out.push_back(c);
+        if (escaped) out.push_back(c);
         continue;
       }
+      if (!escaped) out.assign(text_.substr(start, pos_ - 1 - start));
+      escaped = true;
       if (at_end()) fail("unterminated string");
       char e = peek();
       advance();
@@ -221,7 +252,6 @@ class Parser {
       }
     }
   }
-
   // The four hex digits of a \\u escape.
   unsigned hex4() {
     if (pos_ + 4 > text_.size()) fail("bad \\u escape");
@@ -253,22 +283,22 @@ class Parser {
     }
   }
 
-  json character() {
+  void character() {
     expect('\\');
     std::string_view token = read_token();
     if (token.empty()) {
       if (at_end()) fail("bad character literal");
-      std::string one(1, peek());
+      std::string_view one = text_.substr(pos_, 1);
       advance();
-      return one;
+      return push_string(one);
     }
-    if (token == "newline") return "\n";
-    if (token == "space") return " ";
-    if (token == "tab") return "\t";
-    return std::string(token);
+    if (token == "newline") return push_string("\n");
+    if (token == "space") return push_string(" ");
+    if (token == "tab") return push_string("\t");
+    push_string(token);
   }
 
-  json dispatch(int depth) {
+  void dispatch(int depth) {
     expect('#');
     char c = peek();
     if (c == '{') {
@@ -277,13 +307,13 @@ class Parser {
     }
     if (c == '_') {
       advance();
-      (void)value(depth + 1);
+      discard(depth + 1);
       return value(depth);
     }
     // A tagged literal (#inst "...", #jepsen.history.Op{...}, #object[...]): keep the value.
     std::string_view tag = read_token();
     if (tag.empty()) fail("expected a tag, a set or a discard after '#'");
-    return value(depth + 1);
+    value(depth + 1);
   }
 
   // A symbol, keyword, number or tag, as a view of the text (no copy: most tokens are numbers
@@ -296,26 +326,25 @@ class Parser {
     return token;
   }
 
-  json atom() {
+  void atom() {
     std::size_t token_line = line_, token_column = column_;
     std::string_view token = read_token();
     if (token.empty()) fail("expected a value");
-    if (token == "nil") return nullptr;
-    if (token == "true") return true;
-    if (token == "false") return false;
+    if (token == "nil") return push_null();
+    if (token == "true" || token == "false") return push_boolean(token == "true");
     if (token[0] == ':') {
       token.remove_prefix(token.size() > 1 && token[1] == ':' ? 2 : 1);
-      return std::string(token);
+      return push_string(token);
     }
     char first = token[0];
     bool numeric = std::isdigit(static_cast<unsigned char>(first)) ||
                    ((first == '-' || first == '+') && token.size() > 1 &&
                     std::isdigit(static_cast<unsigned char>(token[1])));
-    if (!numeric) return std::string(token);  // a symbol
+    if (!numeric) return push_string(token);  // a symbol
     if (token.back() == 'N') token.remove_suffix(1);  // bigint suffix
-    if (auto integer = integer_of(token)) return *integer;
+    if (auto integer = integer_of(token)) return push_integer(*integer);
     if (token.back() == 'M') token.remove_suffix(1);  // big decimal suffix
-    if (auto real = real_of(token)) return *real;
+    if (auto real = real_of(token)) return push_real(*real);
     throw ParseError(token_line, token_column,
                      "line " + std::to_string(token_line) + ", column " +
                          std::to_string(token_column) + ": bad number '" + printable(token) + "'");
@@ -348,6 +377,7 @@ class Parser {
 
   std::string_view text_;
   bool text_utf8_;
+  Tape& tape_;
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
   std::size_t column_ = 1;
@@ -355,21 +385,62 @@ class Parser {
 
 }  // namespace
 
-json parse(std::string_view text) {
-  Parser parser(text);
+json to_json(Value value) {
+  const Node& node = value.node();
+  switch (node.kind) {
+    case Kind::null: return nullptr;
+    case Kind::boolean: return node.boolean;
+    case Kind::integer: return node.integer;
+    case Kind::real: return node.real;
+    case Kind::string: return std::string(node.text);
+    case Kind::array: {
+      json array = json::array();
+      for (Value element : Items(value)) array.push_back(to_json(element));
+      return array;
+    }
+    case Kind::object: {
+      json object = json::object();  // the last of duplicate keys counts
+      for (Value key = value.first_child(); !(key == value.after()); key = key.after().after())
+        object[std::string(key.node().text)] = to_json(key.after());
+      return object;
+    }
+  }
+  return nullptr;
+}
+
+std::size_t container_levels(Value value) {
+  Kind kind = value.kind();
+  if (kind != Kind::array && kind != Kind::object) return 0;
+  std::size_t below = 0;  // the parser bounds the recursion (kMaxDepth_levels)
+  for (Value child : Items(value)) below = std::max(below, container_levels(child));
+  return below + 1;
+}
+
+void parse_into(std::string_view text, Tape& tape) {
+  tape.clear();
+  Parser parser(text, tape);
   while (parser.skip_discard(0)) {
   }
-  json result = parser.value();
+  parser.value();
   while (parser.skip_discard(0)) {
   }
   if (parser.skip_space()) parser.fail("unexpected content after the value");
-  return result;
 }
 
-void parse_each(std::string_view text,
-                const std::function<void(Entries&&, std::size_t line)>& visit_map,
-                const std::function<void(json&&, std::size_t line)>& visit_value) {
-  Parser parser(text);
+json parse(std::string_view text) {
+  Tape tape;
+  parse_into(text, tape);
+  return to_json(Value(tape, 0));
+}
+
+void parse_each(std::string_view text, const std::function<void(Value, std::size_t line)>& visit) {
+  Tape tape;
+  Parser parser(text, tape);
+  auto form = [&](int depth, std::size_t line) {
+    tape.clear();
+    parser.value(depth);
+    visit(Value(tape, 0), line);
+  };
   bool first = true;
   for (;;) {
     while (parser.skip_discard(0)) {
@@ -379,15 +450,14 @@ void parse_each(std::string_view text,
     if (first && (c == '[' || c == '(')) {
       // One top-level collection holding the ops: stream its elements.
       parser.expect(c);
-      parser.elements(c == '[' ? ']' : ')', 0,
-                      [&](std::size_t line) { parser.form(1, line, visit_map, visit_value); });
+      parser.elements(c == '[' ? ']' : ')', 0, [&](std::size_t line) { form(1, line); });
       while (parser.skip_discard(0)) {
       }
       if (parser.skip_space()) parser.fail("unexpected content after the top-level collection");
       return;
     }
     first = false;
-    parser.form(0, parser.line(), visit_map, visit_value);
+    form(0, parser.line());
   }
 }
 

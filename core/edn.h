@@ -8,12 +8,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace faultline::edn {
@@ -32,17 +33,87 @@ class ParseError : public std::runtime_error {
 // Parses exactly one value; trailing content other than space is an error.
 nlohmann::json parse(std::string_view text);
 
-// A map's entries in file order, keys as a JSON object's keys (a keyword without its colon, any
-// other form printed). As in an object, the last of duplicate keys counts.
-using Entries = std::vector<std::pair<std::string, nlohmann::json>>;
+// A parsed form laid out flat, children after their parent (no heap node per value, no tree
+// per op map): the op and micro-op readers ask it core/json_value.h's questions, as they ask a
+// simdjson element. Strings are views of the text; only those with escapes are copied.
+enum class Kind : std::uint8_t { null, boolean, integer, real, string, array, object };
 
-// Parses a sequence of top-level values and hands each to a visitor with the line it starts on:
-// a map as its entries (to `visit_map`: an op's fields are read without building an object, a
-// tree node per field), anything else to `visit_value`. A single top-level vector or list is
-// unwrapped: its elements are visited one by one, so `[{...} {...}]`, `({...})` and
-// `{...} {...}` read alike. Streams: memory stays one value.
-void parse_each(std::string_view text,
-                const std::function<void(Entries&&, std::size_t line)>& visit_map,
-                const std::function<void(nlohmann::json&&, std::size_t line)>& visit_value);
+struct Node {
+  Kind kind = Kind::null;
+  bool boolean = false;
+  std::uint32_t size = 0;  // array: elements; object: entries, each a key (string) then a value
+  std::uint32_t end = 0;   // the index past this node's children
+  std::int64_t integer = 0;
+  double real = 0;
+  std::string_view text;    // string: its characters (a keyword's without the colon)
+  std::string_view source;  // the form as written, to parse again later
+};
+
+struct Tape {
+  std::vector<Node> nodes;
+  std::deque<std::string> copies;  // strings with escapes, and non-string map keys printed
+  void clear() {
+    nodes.clear();
+    copies.clear();
+  }
+};
+
+// One node of a tape and its children; valid as long as the tape is unchanged.
+class Value {
+ public:
+  Value(const Tape& tape, std::uint32_t at) : tape_(&tape), at_(at) {}
+  const Node& node() const { return tape_->nodes[at_]; }
+  Kind kind() const { return node().kind; }
+  // The next node after this one and its children (the next element of its parent).
+  Value after() const { return Value(*tape_, node().end); }
+  Value first_child() const { return Value(*tape_, at_ + 1); }
+  bool operator==(const Value& other) const { return at_ == other.at_; }
+
+ private:
+  const Tape* tape_;
+  std::uint32_t at_;
+};
+
+// An array's elements, to iterate.
+class Items {
+ public:
+  class Iterator {
+   public:
+    explicit Iterator(Value at) : at_(at) {}
+    Value operator*() const { return at_; }
+    Iterator& operator++() {
+      at_ = at_.after();
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return !(at_ == other.at_); }
+
+   private:
+    Value at_;
+  };
+  explicit Items(Value array) : array_(array) {}
+  Iterator begin() const { return Iterator(array_.first_child()); }
+  Iterator end() const { return Iterator(array_.after()); }
+
+ private:
+  Value array_;
+};
+
+// The JSON the value maps onto (see the top of this file).
+nlohmann::json to_json(Value value);
+// Levels of containers: 0 for a scalar, 1 for [1 2], 2 for [[1]] (as in nested_deeper_than).
+std::size_t container_levels(Value value);
+
+// Parses exactly one form of `text` into `tape` (cleared first); trailing content other than
+// space is an error. The root is Value(tape, 0).
+void parse_into(std::string_view text, Tape& tape);
+
+// Parses exactly one value; trailing content other than space is an error.
+nlohmann::json parse(std::string_view text);
+
+// Parses a sequence of top-level forms and hands each to `visit` with the line it starts on,
+// as a tape's root: valid during the visit. A single top-level vector or list is unwrapped: its
+// elements are visited one by one, so `[{...} {...}]`, `({...})` and `{...} {...}` read alike.
+// Streams: memory stays one form.
+void parse_each(std::string_view text, const std::function<void(Value, std::size_t line)>& visit);
 
 }  // namespace faultline::edn

@@ -151,17 +151,8 @@ auto op_fields_of(const Value& object) {
   return fields(object, kOpFieldNames);
 }
 
-// An EDN map read as its entries (edn::parse_each) answers as the object it stands for.
-std::array<const json*, kOpFields> op_fields_of(const edn::Entries& entries) {
-  std::array<const json*, kOpFields> found{};
-  for (const auto& [key, value] : entries)  // the last of duplicate keys counts, as in an object
-    if (std::size_t i = slot_of(key, kOpFieldNames); i < kOpFields) found[i] = &value;
-  return found;
-}
-
 // `movable`: the caller owns `object` and hands its value over (no copy).
-template <class Object>
-Op op_from(const Object& object, bool movable) {
+Op op_from(const json& object, bool movable) {
   auto found = op_fields_of(object);
   Op op = op_fields_from(found);
   if (const json* v = found[kValue]) {
@@ -233,11 +224,16 @@ Op op_at(json&& object, const std::string& source, const OpPosition& at, std::si
   return converted_op([&] { return op_from_json(std::move(object)); }, source, at, ordinal);
 }
 
-// The map's values sit one level below the map.
-Op op_at(edn::Entries&& entries, const std::string& source, const OpPosition& at, std::size_t ordinal) {
-  for (const auto& entry : entries)
-    if (nested_deeper_than(entry.second, kMaxNesting_levels - 1)) too_deep(source, at);
-  return converted_op([&] { return op_from(entries, true); }, source, at, ordinal);
+// An EDN form as the tape reader left it: its fields read in place, its value handed over as is.
+Op op_at(edn::Value form, std::array<std::optional<edn::Value>, kOpFields>& found, const std::string& source,
+         const OpPosition& at, std::size_t ordinal) {
+  if (edn::container_levels(form) > kMaxNesting_levels) too_deep(source, at);
+  return converted_op(
+      [&] {
+        found = op_fields_of(form);
+        return op_fields_from(found);
+      },
+      source, at, ordinal);
 }
 
 // JSONL lines go to simdjson first (several times faster than nlohmann's parser, and no DOM of
@@ -319,6 +315,7 @@ std::size_t for_each_op(std::string_view text, const std::string& source,
                         const std::function<void(Op&&, const OpPosition&)>& visit) {
   return for_each_op_parsed(text, source, [&](Op&& op, const OpPosition& at, ParsedValue value) {
     if (value.element) op.value = json_value::to_json(*value.element);
+    if (value.edn) op.value = edn::to_json(*value.edn);
     visit(std::move(op), at);
   });
 }
@@ -327,7 +324,7 @@ std::size_t for_each_op_parsed(
     std::string_view text, const std::string& source,
     const std::function<void(Op&&, const OpPosition&, ParsedValue)>& visit) {
   std::size_t ordinal = 0;  // ops so far: the index of an op that has none
-  auto add = [&](auto&& object, const OpPosition& at) {
+  auto add = [&](json&& object, const OpPosition& at) {
     visit(op_at(std::move(object), source, at, ordinal++), at, ParsedValue{});
   };
   switch (detect_format(text)) {
@@ -351,7 +348,7 @@ std::size_t for_each_op_parsed(
                 return op_fields_from(found);
               },
               source, at, ordinal++);
-          visit(std::move(op), at, ParsedValue{found[kValue] ? &*found[kValue] : nullptr, line});
+          visit(std::move(op), at, ParsedValue{.element = found[kValue] ? &*found[kValue] : nullptr, .text = line});
           continue;
         }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -373,9 +370,13 @@ std::size_t for_each_op_parsed(
     }
     case Format::edn:
       try {
-        edn::parse_each(
-            text, [&](edn::Entries&& map, std::size_t line) { add(std::move(map), OpPosition{line, std::nullopt}); },
-            [&](json&& other, std::size_t line) { add(std::move(other), OpPosition{line, std::nullopt}); });
+        edn::parse_each(text, [&](edn::Value form, std::size_t line) {
+          OpPosition at{line, std::nullopt};
+          std::array<std::optional<edn::Value>, kOpFields> found;
+          Op op = op_at(form, found, source, at, ordinal++);
+          const auto& value = found[kValue];
+          visit(std::move(op), at, ParsedValue{.edn = value ? &*value : nullptr, .text = value ? value->node().source : ""});
+        });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());
       } catch (const nlohmann::json::exception& e) {

@@ -1,8 +1,9 @@
 // One set of questions asked of a JSON value, answered alike by nlohmann::json (JSON arrays,
-// EDN, ops built in memory) and by a simdjson element (JSONL lines, parsed without a DOM of
-// their own): the readers of ops (core/history.cpp) and of micro-ops
-// (checker/txn/txn_history.cpp) are each one template over both. The answers match nlohmann's
-// for the same text, so a value reads the same whichever parser took it.
+// ops built in memory), by a simdjson element (JSONL lines, parsed without a DOM of their own)
+// and by an EDN tape's value (core/edn.h): the readers of ops (core/history.cpp) and of
+// micro-ops (checker/txn/txn_history.cpp) are each one template over the three. The answers
+// match nlohmann's for the same text (for EDN: for the JSON it maps onto), so a value reads the
+// same whichever parser took it.
 #pragma once
 
 #include <simdjson.h>
@@ -14,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/edn.h"
 
 namespace faultline::json_value {
 
@@ -89,6 +92,35 @@ inline simdjson::dom::array items_of(element array) { return simdjson::dom::arra
 inline std::size_t size_of(element array) { return simdjson::dom::array(array).size(); }
 inline element item(element array, std::size_t i) {
   return simdjson::dom::array(array).at(i).value_unsafe();
+}
+
+inline bool is_object(edn::Value v) { return v.kind() == edn::Kind::object; }
+inline bool is_array(edn::Value v) { return v.kind() == edn::Kind::array; }
+inline bool is_null(edn::Value v) { return v.kind() == edn::Kind::null; }
+inline bool is_string(edn::Value v) { return v.kind() == edn::Kind::string; }
+inline std::string_view string_of(edn::Value v) { return v.node().text; }
+inline bool is_integer(edn::Value v) { return v.kind() == edn::Kind::integer; }
+inline bool is_float(edn::Value v) { return v.kind() == edn::Kind::real; }
+inline bool is_number(edn::Value v) { return is_integer(v) || is_float(v); }
+inline double double_of(edn::Value v) { return v.node().real; }
+inline std::int64_t int64_of(edn::Value v) {  // a real truncates, as nlohmann's get
+  return is_integer(v) ? v.node().integer : static_cast<std::int64_t>(v.node().real);
+}
+inline edn::Items items_of(edn::Value array) { return edn::Items(array); }
+inline std::size_t size_of(edn::Value array) { return array.node().size; }
+inline edn::Value item(edn::Value array, std::size_t i) {
+  edn::Value element = array.first_child();
+  for (; i > 0; --i) element = element.after();
+  return element;
+}
+inline std::string dump_of(edn::Value v) { return edn::to_json(v).dump(); }
+// The last of duplicate keys, as in the object the map stands for.
+template <std::size_t N>
+std::array<std::optional<edn::Value>, N> fields(edn::Value object, const std::array<std::string_view, N>& names) {
+  std::array<std::optional<edn::Value>, N> found;
+  for (edn::Value key = object.first_child(); !(key == object.after()); key = key.after().after())
+    if (std::size_t i = slot_of(string_of(key), names); i < N) found[i] = key.after();
+  return found;
 }
 
 // The value nlohmann's parser builds from the same text.

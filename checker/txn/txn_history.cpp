@@ -206,9 +206,13 @@ class TxnCompiler::Impl {
   }
 
  private:
-  // The invocation's micro-ops: a json, or the JSONL line simdjson parsed them from (its
-  // element lives only during the visit; the line, in the caller's text, costs nothing).
-  using KeptValue = std::variant<json, std::string_view>;
+  // The invocation's micro-ops: a json, or the text they were parsed from (the parsed value
+  // lives only during the visit; the text, in the caller's, costs nothing): the JSONL line
+  // simdjson read, or the EDN form.
+  struct EdnForm {
+    std::string_view text;
+  };
+  using KeptValue = std::variant<json, std::string_view, EdnForm>;
   struct Pending {
     KeptValue value;
     std::size_t line;  // of the invocation
@@ -219,11 +223,16 @@ class TxnCompiler::Impl {
     return movable_value ? std::move(*movable_value) : value;
   }
   static KeptValue kept(element, json*, std::string_view line) { return line; }
+  static KeptValue kept(edn::Value, json*, std::string_view form) { return EdnForm{form}; }
 
   // The micro-ops of an invocation whose completion carries none (or that never completed).
   void add_pending_mops(std::uint32_t id, const Pending& pending) {
     if (const json* value = std::get_if<json>(&pending.value))
       return add_mops(id, *value, pending.line);
+    if (const EdnForm* form = std::get_if<EdnForm>(&pending.value)) {
+      edn::parse_into(form->text, edn_tape_);
+      return add_mops(id, edn::Value(edn_tape_, 0), pending.line);
+    }
     element op;
     if (reparser_.parse(std::get<std::string_view>(pending.value)).get(op) != simdjson::SUCCESS)
       throw std::logic_error("simdjson cannot read again a line it read");
@@ -269,6 +278,7 @@ class TxnCompiler::Impl {
   OpPairing pairing_;
   std::unordered_map<std::uint32_t, Pending> pending_;  // txns in flight, by id
   simdjson::dom::parser reparser_;                       // of kept JSON text
+  edn::Tape edn_tape_;                                   // of kept EDN text
   std::uint64_t position_ = 0;                          // of the next op in the history
 };
 
@@ -285,9 +295,10 @@ void TxnCompiler::add(Op&& op, const OpPosition& at) {
   impl_->take(op, at, op.value, &op.value, {});
 }
 void TxnCompiler::add(Op&& op, const OpPosition& at, ParsedValue value) {
-  if (!value.element) return add(std::move(op), at);
+  if (!value.element && !value.edn) return add(std::move(op), at);
   count(op);
-  impl_->take(op, at, *value.element, nullptr, value.line);
+  if (value.element) return impl_->take(op, at, *value.element, nullptr, value.text);
+  impl_->take(op, at, *value.edn, nullptr, value.text);
 }
 void TxnCompiler::count(const Op& op) {
   if (!op.is_nemesis()) ++client_ops_;
