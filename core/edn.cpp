@@ -1,6 +1,7 @@
 #include "core/edn.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cctype>
 #include <charconv>
@@ -21,13 +22,15 @@ using nlohmann::json;
 // Bounds recursion so a hostile file cannot overflow the stack.
 constexpr int kMaxDepth_levels = 256;
 
-// ASCII space as std::isspace sees it in the C locale, inline: the reader calls it per byte.
+// What ends a symbol, keyword or number: ASCII space as std::isspace sees it in the C locale,
+// commas, brackets, quotes and comments. A table: the reader asks it per byte.
+constexpr std::array<bool, 256> kDelimiters = [] {
+  std::array<bool, 256> table{};
+  for (unsigned char c : std::string_view(" \t\n\v\f\r,()[]{}\";")) table[c] = true;
+  return table;
+}();
+bool is_delimiter(char c) { return kDelimiters[static_cast<unsigned char>(c)]; }
 bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-bool is_delimiter(char c) {
-  return is_space(c) || c == ',' || c == '(' || c == ')' ||
-         c == '[' || c == ']' || c == '{' || c == '}' || c == '"' || c == ';';
-}
 
 class Parser {
  public:
@@ -57,8 +60,8 @@ class Parser {
   std::size_t line() const { return line_; }
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw ParseError(line_, column_, "line " + std::to_string(line_) + ", column " +
-                                         std::to_string(column_) + ": " + what);
+    throw ParseError(line_, column(), "line " + std::to_string(line_) + ", column " +
+                                          std::to_string(column()) + ": " + what);
   }
 
   void expect(char c) {
@@ -140,12 +143,11 @@ class Parser {
     assert(pos_ < text_.size());
     if (text_[pos_] == '\n') {
       ++line_;
-      column_ = 1;
-    } else {
-      ++column_;
+      line_start_ = pos_ + 1;
     }
     ++pos_;
   }
+  std::size_t column() const { return pos_ - line_start_ + 1; }
 
   // A new node with no children; valid until the next push.
   Node& push(Kind kind) {
@@ -175,8 +177,14 @@ class Parser {
     auto at = static_cast<std::uint32_t>(tape_.nodes.size());
     push(kind);
     std::uint32_t size = read();
-    tape_.nodes[at].size = size;
-    tape_.nodes[at].end = static_cast<std::uint32_t>(tape_.nodes.size());
+    auto end = static_cast<std::uint32_t>(tape_.nodes.size());
+    std::uint16_t below = 0;  // the parser bounds the levels (kMaxDepth_levels)
+    for (std::uint32_t child = at + 1; child < end; child = tape_.nodes[child].end)
+      below = std::max(below, tape_.nodes[child].levels);
+    Node& node = tape_.nodes[at];
+    node.size = size;
+    node.end = end;
+    node.levels = static_cast<std::uint16_t>(below + 1);
   }
 
   void sequence(char close, int depth) {
@@ -320,14 +328,14 @@ class Parser {
   // and keywords, a few bytes each). Symbols and keywords become strings: UTF-8 only.
   std::string_view read_token() {
     std::size_t start = pos_;
-    while (!at_end() && !is_delimiter(peek())) advance();
+    while (pos_ < text_.size() && !is_delimiter(text_[pos_])) ++pos_;  // no newline in a token
     std::string_view token = text_.substr(start, pos_ - start);
     if (!text_utf8_ && !is_valid_utf8(token)) fail("a symbol that is not valid UTF-8: " + printable(token));
     return token;
   }
 
   void atom() {
-    std::size_t token_line = line_, token_column = column_;
+    std::size_t token_line = line_, token_column = column();
     std::string_view token = read_token();
     if (token.empty()) fail("expected a value");
     if (token == "nil") return push_null();
@@ -380,7 +388,7 @@ class Parser {
   Tape& tape_;
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
-  std::size_t column_ = 1;
+  std::size_t line_start_ = 0;  // where line_ begins: columns are counted from it
 };
 
 }  // namespace
@@ -406,14 +414,6 @@ json to_json(Value value) {
     }
   }
   return nullptr;
-}
-
-std::size_t container_levels(Value value) {
-  Kind kind = value.kind();
-  if (kind != Kind::array && kind != Kind::object) return 0;
-  std::size_t below = 0;  // the parser bounds the recursion (kMaxDepth_levels)
-  for (Value child : Items(value)) below = std::max(below, container_levels(child));
-  return below + 1;
 }
 
 void parse_into(std::string_view text, Tape& tape) {

@@ -41,6 +41,7 @@ enum class Kind : std::uint8_t { null, boolean, integer, real, string, array, ob
 struct Node {
   Kind kind = Kind::null;
   bool boolean = false;
+  std::uint16_t levels = 0;  // of containers: 0 for a scalar, 1 for [1 2], 2 for [[1]]
   std::uint32_t size = 0;  // array: elements; object: entries, each a key (string) then a value
   std::uint32_t end = 0;   // the index past this node's children
   std::int64_t integer = 0;
@@ -101,7 +102,7 @@ class Items {
 // The JSON the value maps onto (see the top of this file).
 nlohmann::json to_json(Value value);
 // Levels of containers: 0 for a scalar, 1 for [1 2], 2 for [[1]] (as in nested_deeper_than).
-std::size_t container_levels(Value value);
+inline std::size_t container_levels(Value value) { return value.node().levels; }
 
 // Parses exactly one form of `text` into `tape` (cleared first); trailing content other than
 // space is an error. The root is Value(tape, 0).
