@@ -188,7 +188,8 @@ class Parser {
   }
 
   void sequence(char close, int depth) {
-    container(Kind::array, [&] { return elements(close, depth, [&](std::size_t) { value(depth + 1); }); });
+    container(Kind::array,
+              [&] { return elements(close, depth, [&](std::size_t) { value(depth + 1); }); });
   }
 
   void map(int depth) {
@@ -222,7 +223,8 @@ class Parser {
       char c = peek();
       advance();
       if (c == '"') {
-        std::string_view text = escaped ? std::string_view(out) : text_.substr(start, pos_ - 1 - start);
+        std::string_view text =
+            escaped ? std::string_view(out) : text_.substr(start, pos_ - 1 - start);
         // JSON output (dump) throws on bad UTF-8: refuse it here, where the line is known.
         if (!text_utf8_ && !is_valid_utf8(text))
           fail("a string that is not valid UTF-8: \"" + printable(text) + "\"");
@@ -250,7 +252,8 @@ class Parser {
             if (peek() != 'u') fail("a \\u escape of a high surrogate without its pair");
             advance();
             unsigned low = hex4();
-            if (low < 0xDC00 || low > 0xDFFF) fail("a \\u escape of a high surrogate without its pair");
+            if (low < 0xDC00 || low > 0xDFFF)
+              fail("a \\u escape of a high surrogate without its pair");
             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
           }
           append_utf8(out, code);
@@ -267,7 +270,8 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char h = peek();
       if (!std::isxdigit(static_cast<unsigned char>(h))) fail("bad \\u escape");
-      code = code * 16 + static_cast<unsigned>(std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
+      code = code * 16 +
+             static_cast<unsigned>(std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
       advance();
     }
     return code;
@@ -330,7 +334,8 @@ class Parser {
     std::size_t start = pos_;
     while (pos_ < text_.size() && !is_delimiter(text_[pos_])) ++pos_;  // no newline in a token
     std::string_view token = text_.substr(start, pos_ - start);
-    if (!text_utf8_ && !is_valid_utf8(token)) fail("a symbol that is not valid UTF-8: " + printable(token));
+    if (!text_utf8_ && !is_valid_utf8(token))
+      fail("a symbol that is not valid UTF-8: " + printable(token));
     return token;
   }
 

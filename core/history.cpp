@@ -215,8 +215,9 @@ Op converted_op(Convert&& convert, const std::string& source, const OpPosition& 
 }
 
 [[noreturn]] void too_deep(const std::string& source, const OpPosition& at) {
-  throw HistoryError(source, at.line,
-                     at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) + " levels");
+  throw HistoryError(
+      source, at.line,
+      at.prefix() + "nesting deeper than " + std::to_string(kMaxNesting_levels) + " levels");
 }
 
 Op op_at(json&& object, const std::string& source, const OpPosition& at, std::size_t ordinal) {
@@ -225,8 +226,8 @@ Op op_at(json&& object, const std::string& source, const OpPosition& at, std::si
 }
 
 // An EDN form as the tape reader left it: its fields read in place, its value handed over as is.
-Op op_at(edn::Value form, std::array<std::optional<edn::Value>, kOpFields>& found, const std::string& source,
-         const OpPosition& at, std::size_t ordinal) {
+Op op_at(edn::Value form, std::array<std::optional<edn::Value>, kOpFields>& found,
+         const std::string& source, const OpPosition& at, std::size_t ordinal) {
   if (edn::container_levels(form) > kMaxNesting_levels) too_deep(source, at);
   return converted_op(
       [&] {
@@ -348,7 +349,8 @@ std::size_t for_each_op_parsed(
                 return op_fields_from(found);
               },
               source, at, ordinal++);
-          visit(std::move(op), at, ParsedValue{.element = found[kValue] ? &*found[kValue] : nullptr, .text = line});
+          visit(std::move(op), at,
+                ParsedValue{.element = found[kValue] ? &*found[kValue] : nullptr, .text = line});
           continue;
         }
         json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -375,7 +377,9 @@ std::size_t for_each_op_parsed(
           std::array<std::optional<edn::Value>, kOpFields> found;
           Op op = op_at(form, found, source, at, ordinal++);
           const auto& value = found[kValue];
-          visit(std::move(op), at, ParsedValue{.edn = value ? &*value : nullptr, .text = value ? value->node().source : ""});
+          visit(std::move(op), at,
+                ParsedValue{.edn = value ? &*value : nullptr,
+                            .text = value ? value->node().source : ""});
         });
       } catch (const edn::ParseError& e) {
         throw HistoryError(source, e.line(), e.what());

@@ -116,7 +116,8 @@ inline edn::Value item(edn::Value array, std::size_t i) {
 inline std::string dump_of(edn::Value v) { return edn::to_json(v).dump(); }
 // The last of duplicate keys, as in the object the map stands for.
 template <std::size_t N>
-std::array<std::optional<edn::Value>, N> fields(edn::Value object, const std::array<std::string_view, N>& names) {
+std::array<std::optional<edn::Value>, N> fields(edn::Value object,
+                                                const std::array<std::string_view, N>& names) {
   std::array<std::optional<edn::Value>, N> found;
   for (edn::Value key = object.first_child(); !(key == object.after()); key = key.after().after())
     if (std::size_t i = slot_of(string_of(key), names); i < N) found[i] = key.after();
