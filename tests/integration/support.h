@@ -307,8 +307,9 @@ enum class TransferKeys { per_transfer, none };
 // applied twice. Without: invalid, transfers applied twice while the balances agree with the
 // log and the total holds (double application, not broken bookkeeping), explained in
 // report.html and summary.md. Both: the total is conserved.
-// `resend_must_hit`: a resend found already applied is required (PostgreSQL's commit delay makes
-// a pause land between commit and answer every run; on etcd that window is timing-bound).
+// `resend_must_hit`: a resend meeting an applied transfer (a duplicate with keys, a double
+// application without) is required: PostgreSQL's commit delay makes a pause land between commit
+// and answer every run; on etcd that window is timing-bound (1-2 of 7-15 lost answers a run).
 inline RunResult run_transfer_example(const TempDir& dir, const std::string& name, TransferKeys keys,
                                       bool resend_must_hit = true) {
   auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/" + name + ".yaml"));
@@ -334,9 +335,18 @@ inline RunResult run_transfer_example(const TempDir& dir, const std::string& nam
     CHECK(details["double_applied_count"] == 0);
     CHECK(slurp(r.dir / "report.html").find("dedupe store") != std::string::npos);
   } else {
+    CHECK(details["keys"] == "none");
+    // Without a key every resend of an applied transfer applies again, so no double
+    // application means no lost answer was a commit: a true `valid`, where the window is
+    // timing-bound (etcd), that this run did not hit.
+    if (!resend_must_hit && details["double_applied_count"].get<int>() == 0) {
+      WARN("no lost answer was a commit this run: the double application went unexercised");
+      CHECK(r.output.exit_code == 0);
+      CHECK(r.results["verdict"] == "valid");
+      return r;
+    }
     CHECK(r.output.exit_code == 1);
     CHECK(r.results["verdict"] == "invalid");
-    CHECK(details["keys"] == "none");
     CHECK(details["double_applied_count"].get<int>() > 0);
     CHECK(slurp(r.dir / "report.html").find("the resend was applied as a new transfer") !=
           std::string::npos);
