@@ -309,7 +309,8 @@ enum class TransferKeys { per_transfer, none };
 // report.html and summary.md. Both: the total is conserved.
 // `resend_must_hit`: a resend meeting an applied transfer (a duplicate with keys, a double
 // application without) is required: PostgreSQL's commit delay makes a pause land between commit
-// and answer every run; on etcd that window is timing-bound (1-2 of 7-15 lost answers a run).
+// and answer every run; on etcd that window is timing-bound (0-2 of 13-15 lost answers a run
+// here), so a run that missed it must be valid instead.
 inline RunResult run_transfer_example(const TempDir& dir, const std::string& name, TransferKeys keys,
                                       bool resend_must_hit = true) {
   auto r = run_spec(dir, slurp(FAULTLINE_SOURCE_DIR "/examples/" + name + ".yaml"));
